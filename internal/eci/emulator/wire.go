@@ -1,0 +1,282 @@
+package emulator
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// apiVersion is the only API version served.
+const apiVersion = "2018-08-08"
+
+// maxBodyBytes bounds a form body; ConfigFileVolume content is at most
+// 32 KB per file and 20 volumes, so real requests stay far below.
+const maxBodyBytes = 8 << 20
+
+// newRequestID returns an upper-case UUID (version 4), the shape of the
+// RequestId Alibaba Cloud returns.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+}
+
+// ServeHTTP routes admin, exec websocket and API requests.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, adminPrefix):
+		e.serveAdmin(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, execPath):
+		if e.holdForOutage(w, r) {
+			return
+		}
+		e.serveExecWebsocket(w, r)
+		return
+	}
+	if e.holdForOutage(w, r) {
+		return
+	}
+	e.serveAPI(w, r)
+}
+
+// holdForOutage applies the current outage; true means the request was
+// consumed (dropped, or released only because the client went away).
+func (e *Emulator) holdForOutage(w http.ResponseWriter, r *http.Request) bool {
+	for {
+		mode, cleared := e.faults.outageState()
+		switch mode {
+		case OutageNone:
+			return false
+		case OutageRefuse:
+			dropConnection(w)
+			return true
+		case OutageHang:
+			select {
+			case <-cleared:
+				continue // re-check: a new outage may have started
+			case <-r.Context().Done():
+				return true
+			case <-e.closed:
+				dropConnection(w)
+				return true
+			}
+		}
+	}
+}
+
+// dropConnection closes the client's connection without an HTTP answer,
+// resetting it (SO_LINGER 0) so the client fails fast as on a refused
+// connection.
+func dropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// readParams merges query string and form body into one flat map; a key
+// in the body overrides the same key in the query, as the SDK's signer
+// merges them.
+func readParams(r *http.Request) (map[string]string, error) {
+	flat := map[string]string{}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("parse query string: %w", err)
+	}
+	for k, v := range q {
+		flat[k] = v[0]
+	}
+	if r.Body == nil || r.Method == http.MethodGet {
+		return flat, nil
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		return flat, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(body) > maxBodyBytes {
+		return nil, fmt.Errorf("body larger than %d bytes", maxBodyBytes)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("parse form body: %w", err)
+	}
+	for k, v := range form {
+		flat[k] = v[0]
+	}
+	return flat, nil
+}
+
+// call is one API invocation as seen by an action handler.
+type call struct {
+	e         *Emulator
+	action    string
+	params    *Params
+	p         Value // root of the parameter tree
+	rd        reader
+	now       time.Time
+	requestID string
+	accessKey string
+}
+
+type actionFunc func(c *call) (any, *apiError)
+
+func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	action := "<none>"
+	code := "Success"
+	defer func() { e.stats.record(action, code, time.Since(start)) }()
+
+	fail := func(ae *apiError) {
+		code = ae.Code
+		e.writeError(w, reqID, ae)
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		fail(newErr(http.StatusMethodNotAllowed, "UnsupportedHTTPMethod", "This http method is not supported."))
+		return
+	}
+	flat, err := readParams(r)
+	if err != nil {
+		fail(errInvalidCode("InvalidParameter", "The request could not be parsed: %v.", err))
+		return
+	}
+	act := flat["Action"]
+	if act == "" {
+		fail(errMissing("Action"))
+		return
+	}
+	handler, known := e.actions[act]
+	if known {
+		action = act
+	} else {
+		action = "<unknown>"
+	}
+	switch v := flat["Version"]; {
+	case v == "":
+		fail(errMissing("Version"))
+		return
+	case v != apiVersion:
+		fail(newErr(http.StatusBadRequest, "NoSuchVersion", "The specified version %q does not exist; this product serves %s.", v, apiVersion))
+		return
+	}
+	if !known {
+		fail(newErr(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."))
+		return
+	}
+	if f := flat["Format"]; f != "" && !strings.EqualFold(f, "JSON") {
+		// Only JSON is produced; XML clients are told so instead of being
+		// sent a body they cannot parse.
+		fail(errInvalid("Format", "The emulator only serves JSON."))
+		return
+	}
+
+	latency, injected := e.faults.pick(action)
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			code = "ClientClosed"
+			return
+		case <-e.closed:
+		}
+	}
+	if injected != nil {
+		fail(injected)
+		return
+	}
+
+	now := e.clock.Now()
+	if ae := e.verifySignature(r.Method, flat, now); ae != nil {
+		fail(ae)
+		return
+	}
+	params, err := ParseParams(flat)
+	if err != nil {
+		fail(errInvalidCode("InvalidParameter", "Malformed parameter: %v.", err))
+		return
+	}
+	if reg := flat["RegionId"]; reg == "" {
+		fail(errMissing("RegionId"))
+		return
+	} else if reg != e.cfg.Region {
+		fail(newErr(http.StatusBadRequest, "InvalidRegionId.NotFound", "The specified region %q does not exist or is not served here (serving %s).", reg, e.cfg.Region))
+		return
+	}
+
+	e.mu.Lock()
+	if !e.limit.allow(action, now) {
+		e.mu.Unlock()
+		fail(errThrottled())
+		return
+	}
+	c := &call{e: e, action: action, params: params, p: params.Root(), now: now, requestID: reqID, accessKey: flat["AccessKeyId"]}
+	e.st.advance(now)
+	resp, ae := handler(c)
+	if ae == nil && c.rd.err != nil {
+		ae = c.rd.err
+	}
+	e.mu.Unlock()
+	if ae != nil {
+		fail(ae)
+		return
+	}
+	e.writeJSON(w, reqID, resp)
+}
+
+// writeJSON renders a success body with RequestId as its first key.
+func (e *Emulator) writeJSON(w http.ResponseWriter, reqID string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		e.writeError(w, reqID, errInternal("encode response: %v", err))
+		return
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`{"RequestId":`)
+	id, _ := json.Marshal(reqID)
+	buf.Write(id)
+	if len(body) > 2 && body[0] == '{' {
+		buf.WriteByte(',')
+		buf.Write(body[1:])
+	} else {
+		buf.WriteByte('}')
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", reqID)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (e *Emulator) writeError(w http.ResponseWriter, reqID string, ae *apiError) {
+	body, _ := json.Marshal(errorBody{
+		RequestId: reqID, HostId: e.cfg.HostID, Code: ae.Code, Message: ae.Message,
+		Recommend: recommendURL(ae.Code, reqID),
+	})
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", reqID)
+	w.WriteHeader(ae.Status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,296 @@
+package eci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+)
+
+// Class is what a caller needs to decide about a failed call, without
+// matching error strings. Each Class is itself an error value, so
+//
+//	errors.Is(err, eci.ErrNotFound)
+//
+// works, as does eci.ClassOf(err) == eci.ClassThrottled.
+type Class int
+
+// The classes. Unknown is the zero value on purpose: an error we cannot
+// place is never mistaken for a benign one.
+const (
+	ClassUnknown       Class = iota
+	ClassNotFound            // the resource does not exist (or no longer)
+	ClassThrottled           // API flow control; retried with back-off
+	ClassNoStock             // no capacity for the requested spec/zone
+	ClassInvalidInput        // the request is wrong; retrying cannot help
+	ClassQuotaExceeded       // an account quota or limit is reached, or the account is in arrears
+	ClassTransient           // server-side hiccup or network failure; retried
+	ClassAuth                // credentials rejected or permission denied
+)
+
+// Sentinels for errors.Is. They are constants, not variables.
+const (
+	ErrUnknown       = ClassUnknown
+	ErrNotFound      = ClassNotFound
+	ErrThrottled     = ClassThrottled
+	ErrNoStock       = ClassNoStock
+	ErrInvalidInput  = ClassInvalidInput
+	ErrQuotaExceeded = ClassQuotaExceeded
+	ErrTransient     = ClassTransient
+	ErrAuth          = ClassAuth
+)
+
+func (c Class) String() string {
+	switch c {
+	case ClassNotFound:
+		return "NotFound"
+	case ClassThrottled:
+		return "Throttled"
+	case ClassNoStock:
+		return "NoStock"
+	case ClassInvalidInput:
+		return "InvalidInput"
+	case ClassQuotaExceeded:
+		return "QuotaExceeded"
+	case ClassTransient:
+		return "Transient"
+	case ClassAuth:
+		return "Auth"
+	}
+	return "Unknown"
+}
+
+// Error makes a Class usable as an errors.Is target.
+func (c Class) Error() string { return "eci: " + c.String() }
+
+// Retryable reports whether the client retries errors of this class.
+func (c Class) Retryable() bool { return c == ClassThrottled || c == ClassTransient }
+
+// APIError is a failed ECI call, after retries.
+type APIError struct {
+	Action     string // e.g. "CreateContainerGroup"
+	Code       string // ECI error code, e.g. "InvalidParameter"; "" for transport errors
+	Message    string // the server's message (or the transport error text)
+	RequestID  string // the server's request ID, for support tickets
+	HTTPStatus int    // 0 when no response arrived
+	Class      Class
+	Attempts   int   // attempts made, including the first
+	Err        error // underlying transport/SDK error, if any
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("eci: ")
+	b.WriteString(e.Action)
+	b.WriteString(": ")
+	if e.Code != "" {
+		b.WriteString(e.Code)
+		if e.Message != "" {
+			b.WriteString(": ")
+		}
+	}
+	b.WriteString(e.Message)
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteString(")")
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+// Unwrap exposes the underlying transport error (e.g. *url.Error).
+func (e *APIError) Unwrap() error { return e.Err }
+
+// Is matches the error's Class, so errors.Is(err, eci.ErrNotFound) works.
+func (e *APIError) Is(target error) bool {
+	c, ok := target.(Class)
+	return ok && c == e.Class
+}
+
+// ClassOf returns the Class of err: the class of an *APIError or Class in
+// its chain, ClassUnknown otherwise (including context cancellation, which
+// callers detect with errors.Is(err, context.Canceled)).
+func ClassOf(err error) Class {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Class
+	}
+	var c Class
+	if errors.As(err, &c) {
+		return c
+	}
+	return ClassUnknown
+}
+
+// IsNotFound is shorthand for errors.Is(err, ErrNotFound).
+func IsNotFound(err error) bool { return ClassOf(err) == ClassNotFound }
+
+// classifyCode maps an ECI / POP gateway error code (and HTTP status) to a
+// Class. Codes come from reference §1.6 and §8; anything unlisted falls
+// back on the HTTP status.
+func classifyCode(code string, status int, message string) Class {
+	lc := strings.ToLower(code)
+	switch {
+	// Credentials first: InvalidAccessKeyId.NotFound is an auth failure, not
+	// a missing resource.
+	case strings.HasPrefix(lc, "invalidaccesskeyid"),
+		strings.HasPrefix(lc, "invalidsecuritytoken"),
+		strings.HasPrefix(lc, "signaturedoesnotmatch"),
+		strings.HasPrefix(lc, "incompletesignature"),
+		strings.HasPrefix(lc, "forbidden"),
+		strings.HasPrefix(lc, "nopermission"),
+		strings.HasPrefix(lc, "invalidtimestamp"),
+		lc == "accessdenied",
+		strings.HasPrefix(lc, "createservicelinkedrole.denied"):
+		return ClassAuth
+
+	// Flow control: Throttling, Throttling.User, Throttling.Api,
+	// Rejected.Throttling, and ECI's Degrade.Api.
+	case strings.HasPrefix(lc, "throttling"),
+		strings.Contains(lc, ".throttling"),
+		strings.HasPrefix(lc, "degrade."),
+		lc == "servicebusy",
+		lc == "flowcontrol":
+		return ClassThrottled
+
+	// A wrong region is a configuration error, not a missing resource: a
+	// caller that drops state on NotFound must not do so for this.
+	case strings.HasPrefix(lc, "invalidregionid"):
+		return ClassInvalidInput
+
+	case strings.Contains(lc, "nostock"),
+		strings.Contains(lc, "stockexhaust"),
+		strings.Contains(lc, "stockclose"),
+		strings.Contains(lc, "insufficientstock"),
+		strings.Contains(lc, "outofstock"),
+		strings.HasPrefix(lc, "recommendempty"):
+		return ClassNoStock
+
+	case strings.Contains(lc, "quota"),
+		strings.Contains(lc, "limitexceed"),
+		strings.HasPrefix(lc, "account.arrearage"),
+		strings.Contains(lc, "insufficientbalance"):
+		return ClassQuotaExceeded
+
+	case strings.HasSuffix(lc, ".notfound"),
+		strings.HasSuffix(lc, "notfound"),
+		lc == "notfound",
+		strings.Contains(lc, "notexist"):
+		return ClassNotFound
+
+	case lc == "internalerror",
+		lc == "serviceunavailable",
+		lc == "unknownerror",
+		strings.HasPrefix(lc, "internalerror."),
+		lc == "servicetimeout",
+		lc == "signaturenonceused", // our retries re-sign with a new nonce
+		strings.Contains(lc, "timeout"),
+		strings.Contains(strings.ToLower(message), "please retry"):
+		return ClassTransient
+
+	case strings.HasPrefix(lc, "invalid"),
+		strings.HasPrefix(lc, "missing"),
+		strings.HasPrefix(lc, "unsupported"),
+		strings.HasPrefix(lc, "incorrect"),
+		strings.HasSuffix(lc, ".malformed"),
+		strings.HasPrefix(lc, "operationdenied"),
+		strings.HasPrefix(lc, "dependencyviolation"),
+		strings.HasPrefix(lc, "idempotentparameter"),
+		strings.HasPrefix(lc, "featurebasedconstraintconflict"),
+		strings.HasPrefix(lc, "nosuchversion"),
+		strings.HasPrefix(lc, "dryrun"):
+		return ClassInvalidInput
+	}
+	switch {
+	case status == 401 || status == 403:
+		return ClassAuth
+	case status == 404:
+		return ClassNotFound
+	case status == 429:
+		return ClassThrottled
+	case status >= 500:
+		return ClassTransient
+	}
+	return ClassUnknown
+}
+
+// classifyTransport decides whether an error without an HTTP answer is
+// worth retrying: refused/reset connections, timeouts and truncated
+// responses are; TLS/certificate and malformed-URL errors are not.
+func classifyTransport(err error) Class {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ETIMEDOUT),
+		errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, context.DeadlineExceeded): // the per-attempt timeout
+		return ClassTransient
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ClassTransient
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if dnsErr.IsTemporary || dnsErr.IsTimeout {
+			return ClassTransient
+		}
+		return ClassInvalidInput // the endpoint host does not exist
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return ClassTransient
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") ||
+		strings.Contains(msg, "connection refused") || strings.Contains(msg, "server closed idle connection") {
+		return ClassTransient
+	}
+	return ClassUnknown
+}
+
+// newAPIError converts whatever one SDK attempt returned into an *APIError.
+func newAPIError(action string, err error) *APIError {
+	var se *sdkerrors.ServerError
+	if errors.As(err, &se) {
+		return &APIError{
+			Action:     action,
+			Code:       se.ErrorCode(),
+			Message:    se.Message(),
+			RequestID:  se.RequestId(),
+			HTTPStatus: se.HttpStatus(),
+			Class:      classifyCode(se.ErrorCode(), se.HttpStatus(), se.Message()),
+		}
+	}
+	var ce *sdkerrors.ClientError
+	if errors.As(err, &ce) {
+		class := ClassUnknown
+		switch ce.ErrorCode() {
+		case sdkerrors.TimeoutErrorCode:
+			class = ClassTransient
+		case sdkerrors.MissingParamErrorCode, sdkerrors.InvalidParamErrorCode,
+			sdkerrors.UnsupportedParamPositionErrorCode, sdkerrors.CanNotResolveEndpointErrorCode:
+			class = ClassInvalidInput
+		case sdkerrors.UnsupportedCredentialErrorCode:
+			class = ClassAuth
+		}
+		if oe := ce.OriginError(); oe != nil && class == ClassUnknown {
+			class = classifyTransport(oe)
+		}
+		return &APIError{Action: action, Code: ce.ErrorCode(), Message: ce.Message(), Class: class, Err: ce.OriginError()}
+	}
+	return &APIError{Action: action, Message: err.Error(), Class: classifyTransport(err), Err: err}
+}

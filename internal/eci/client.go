@@ -28,7 +28,7 @@ import (
 
 // Client calls the ECI API of one region. It is safe for concurrent use.
 type Client struct {
-	cfg      resolved
+	cfg      *resolved // a pointer: %+v of a Client must not print secrets
 	limiters *limiterSet
 	stats    *statsBook
 	jitter   *jitter
@@ -42,7 +42,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("eci: configure client: %w", err)
 	}
 	return &Client{
-		cfg:      r,
+		cfg:      &r,
 		limiters: newLimiterSet(r.limits, knownActions()),
 		stats:    newStatsBook(),
 		jitter:   newJitter(r.seed),
@@ -184,7 +184,7 @@ func (c *Client) attempt(ctx context.Context, action string, params wireParams, 
 
 // sdkCredential converts our credentials into the SDK's static types.
 func (c *Client) sdkCredential() any {
-	cr := c.cfg.credentials
+	cr := *c.cfg.credentials
 	if cr.SecurityToken != "" {
 		return credentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
 	}

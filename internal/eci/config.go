@@ -89,7 +89,9 @@ var regionPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*[a-z0-9]$`)
 type resolved struct {
 	region      string
 	endpoint    endpoint
-	credentials Credentials
+	// credentials is a pointer so that printing a resolved config (or a
+	// Client) with %+v shows an address, never the secret.
+	credentials *Credentials
 	timeout     time.Duration
 	retry       RetryPolicy
 	limits      map[string]Limit // nil = no client-side limits
@@ -124,13 +126,14 @@ func (cfg Config) resolve() (resolved, error) {
 	}
 
 	if cfg.Credentials != nil {
-		r.credentials = *cfg.Credentials
+		c := *cfg.Credentials // a private copy: later changes by the caller do not apply
+		r.credentials = &c
 	} else {
 		c, err := CredentialsFromEnv(getenv)
 		if err != nil {
 			return r, err
 		}
-		r.credentials = c
+		r.credentials = &c
 	}
 	if err := r.credentials.validate(); err != nil {
 		return r, err

@@ -1,0 +1,130 @@
+package eci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"testing"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+)
+
+func serverError(status int, code, msg string) error {
+	body := fmt.Sprintf(`{"RequestId":"REQ-1","HostId":"eci.aliyuncs.com","Code":%q,"Message":%q,"Recommend":"https://example"}`, code, msg)
+	return sdkerrors.NewServerError(status, body, "")
+}
+
+func TestClassifyServerErrors(t *testing.T) {
+	tests := []struct {
+		status int
+		code   string
+		msg    string
+		want   Class
+	}{
+		{400, "Throttling", "Request was denied due to request throttling.", ClassThrottled},
+		{400, "Throttling.User", "Request was denied due to user flow control.", ClassThrottled},
+		{400, "Throttling.Api", "", ClassThrottled},
+		{400, "Rejected.Throttling", "", ClassThrottled},
+		{400, "Degrade.Api", "The request was denied due to API flow control.", ClassThrottled},
+		{500, "InternalError", "", ClassTransient},
+		{503, "ServiceUnavailable", "", ClassTransient},
+		{500, "UnknownError", "An unknown error occurred", ClassTransient},
+		{502, "", "", ClassTransient},
+		{400, "IncorrectStatus", "The current status of the resource does not support this operation, please retry again.", ClassTransient},
+		{400, "InvalidParameter", "The specified parameter is invalid.", ClassInvalidInput},
+		{400, "MissingParameter", "", ClassInvalidInput},
+		{400, "InvalidParameter.Malformed", "", ClassInvalidInput},
+		{400, "IdempotentParameterMismatch", "", ClassInvalidInput},
+		{400, "UnsupportedOperation", "", ClassInvalidInput},
+		{400, "IncorrectStatus.ContainerGroup", "not running", ClassInvalidInput},
+		{400, "InvalidRegionId.NotFound", "", ClassInvalidInput},
+		{400, "InvalidParameter.NotFound", "", ClassNotFound},
+		{404, "InvalidContainerGroupId.NotFound", "", ClassNotFound},
+		{404, "ResourceNotFound", "", ClassNotFound},
+		{404, "", "", ClassNotFound},
+		{400, "InvalidAccessKeyId.NotFound", "", ClassAuth},
+		{403, "SignatureDoesNotMatch", "", ClassAuth},
+		{403, "Forbidden.RAM", "", ClassAuth},
+		{400, "InvalidSecurityToken.Expired", "", ClassAuth},
+		{403, "", "", ClassAuth},
+		{400, "OperationDenied.NoStock", "", ClassNoStock},
+		{400, "RecommendEmpty.InstanceTypeNoStock", "", ClassNoStock},
+		{400, "NoStock", "", ClassNoStock},
+		{400, "QuotaExceed.Cpu", "", ClassQuotaExceeded},
+		{400, "DiskNumber.LimitExceed", "", ClassQuotaExceeded},
+		{400, "Account.Arrearage", "", ClassQuotaExceeded},
+		{400, "SomethingNew", "", ClassUnknown},
+	}
+	for _, tt := range tests {
+		err := newAPIError("CreateContainerGroup", serverError(tt.status, tt.code, tt.msg))
+		if err.Class != tt.want {
+			t.Errorf("%d %s: class %s, want %s", tt.status, tt.code, err.Class, tt.want)
+		}
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%d %s: errors.Is(err, %s) is false", tt.status, tt.code, tt.want)
+		}
+		if ClassOf(fmt.Errorf("wrapped: %w", err)) != tt.want {
+			t.Errorf("%d %s: ClassOf through wrapping lost the class", tt.status, tt.code)
+		}
+		if err.RequestID != "REQ-1" || err.HTTPStatus != tt.status || err.Code != tt.code {
+			t.Errorf("fields not kept: %+v", err)
+		}
+	}
+}
+
+func TestAPIErrorMessage(t *testing.T) {
+	err := newAPIError("CreateContainerGroup", serverError(400, "InvalidParameter", "The specified Cpu is invalid."))
+	want := "eci: CreateContainerGroup: InvalidParameter: The specified Cpu is invalid. (request id REQ-1)"
+	if err.Error() != want {
+		t.Errorf("got  %q\nwant %q", err.Error(), want)
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrThrottled) {
+		t.Error("matches a class it does not have")
+	}
+	err.Attempts = 3
+	if !strings.HasSuffix(err.Error(), "(after 3 attempts)") {
+		t.Errorf("attempt count missing: %s", err)
+	}
+}
+
+func TestClassifyTransportErrors(t *testing.T) {
+	wrap := func(e error) error { return &url.Error{Op: "Post", URL: "http://127.0.0.1:1/?Action=X", Err: e} }
+	tests := []struct {
+		name string
+		err  error
+		want Class
+	}{
+		{"refused", wrap(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), ClassTransient},
+		{"reset", wrap(&net.OpError{Op: "read", Err: syscall.ECONNRESET}), ClassTransient},
+		{"eof", wrap(io.EOF), ClassTransient},
+		{"unexpected eof", wrap(io.ErrUnexpectedEOF), ClassTransient},
+		{"attempt timeout", wrap(context.DeadlineExceeded), ClassTransient},
+		{"dns not found", wrap(&net.DNSError{Err: "no such host", Name: "eci.nowhere", IsNotFound: true}), ClassInvalidInput},
+		{"dns temporary", wrap(&net.DNSError{Err: "server misbehaving", Name: "x", IsTemporary: true}), ClassTransient},
+		{"sdk timeout", sdkerrors.NewClientError(sdkerrors.TimeoutErrorCode, "timed out", nil), ClassTransient},
+		{"sdk json", sdkerrors.NewClientError(sdkerrors.JsonUnmarshalErrorCode, "bad json", nil), ClassUnknown},
+		{"other", errors.New("weird"), ClassUnknown},
+	}
+	for _, tt := range tests {
+		if got := newAPIError("X", tt.err).Class; got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestClassOfPlainErrors(t *testing.T) {
+	if ClassOf(nil) != ClassUnknown || ClassOf(context.Canceled) != ClassUnknown {
+		t.Error("non-API errors must be Unknown")
+	}
+	if ClassOf(fmt.Errorf("x: %w", ErrNoStock)) != ClassNoStock {
+		t.Error("a wrapped Class sentinel keeps its class")
+	}
+	if !ClassThrottled.Retryable() || !ClassTransient.Retryable() || ClassInvalidInput.Retryable() || ClassNoStock.Retryable() {
+		t.Error("Retryable set is wrong")
+	}
+}

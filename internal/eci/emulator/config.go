@@ -29,6 +29,10 @@ type Config struct {
 
 	// Clock drives lifecycles, buckets and timestamps; nil = real clock.
 	Clock Clock `json:"-"`
+	// SignatureClock is what request Timestamps are checked against and
+	// what the nonce window runs on. SDKs sign with the wall clock, so it
+	// defaults to the real clock even when Clock is fake.
+	SignatureClock Clock `json:"-"`
 
 	Lifecycle LifecycleConfig `json:"lifecycle,omitzero"`
 	// Images maps an image reference to its behaviour. A key matches the
@@ -38,6 +42,13 @@ type Config struct {
 	Images           map[string]ImageBehaviour `json:"images,omitempty"`
 	DefaultImage     *ImageBehaviour           `json:"defaultImage,omitempty"`
 	DefaultInitImage *ImageBehaviour           `json:"defaultInitImage,omitempty"`
+
+	// ExtraSpecs adds vCPU/memory specs to the all-regions table used for
+	// rounding up (regions such as cn-hangzhou sell finer steps).
+	ExtraSpecs []Spec `json:"extraSpecs,omitempty"`
+	// InstanceTypes adds or replaces ECS instance types accepted in
+	// InstanceType (a built-in set covers c6/g6/r6/c7/g7 and gn6i).
+	InstanceTypes map[string]InstanceType `json:"instanceTypes,omitempty"`
 
 	Quotas     QuotaConfig     `json:"quotas,omitzero"`
 	RateLimits RateLimitConfig `json:"rateLimits,omitzero"`
@@ -182,6 +193,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if c.Clock == nil {
 		c.Clock = realClock{}
+	}
+	if c.SignatureClock == nil {
+		c.SignatureClock = realClock{}
 	}
 	l := &c.Lifecycle
 	l.Scheduling = durOr(l.Scheduling, 2*time.Second)

@@ -20,11 +20,13 @@ import (
 
 // Emulator is one emulated ECI account in one region.
 type Emulator struct {
-	cfg         Config
-	clock       Clock
-	credentials map[string]Credential
-	nonces      *nonceCache
-	actions     map[string]actionFunc
+	cfg           Config
+	clock         Clock
+	credentials   map[string]Credential
+	nonces        *nonceCache
+	actions       map[string]actionFunc
+	instanceTypes map[string]InstanceType
+	valid         *validators
 
 	mu    sync.Mutex // guards st, rng, limits
 	st    *state
@@ -60,10 +62,15 @@ func New(cfg Config) (*Emulator, error) {
 		stats:       newStatsBook(),
 		closed:      make(chan struct{}),
 	}
+	e.valid = newValidators()
+	e.instanceTypes = defaultInstanceTypes()
+	for k, v := range c.InstanceTypes {
+		e.instanceTypes[k] = v
+	}
 	for _, cr := range c.Credentials {
 		e.credentials[cr.AccessKeyID] = cr
 	}
-	e.st = newState(&e.cfg)
+	e.st = newState(&e.cfg, e.rng)
 	e.limit = newLimiter(c.RateLimits, c.Clock.Now())
 	e.actions = e.actionTable()
 	return e, nil

@@ -44,8 +44,10 @@ func errInvalidCode(code, format string, args ...any) *apiError {
 	return newErr(http.StatusBadRequest, code, format, args...)
 }
 
+// errNotFound reports an unknown resource ID (HTTP 404, as ECS reports
+// its *.NotFound codes).
 func errNotFound(code, format string, args ...any) *apiError {
-	return newErr(http.StatusBadRequest, code, format, args...)
+	return newErr(http.StatusNotFound, code, format, args...)
 }
 
 func errIncorrectStatus(id, status, op string) *apiError {
@@ -74,4 +76,12 @@ type errorBody struct {
 
 func recommendURL(code, requestID string) string {
 	return "https://api.aliyun.com/troubleshoot?q=" + code + "&product=Eci&requestId=" + requestID
+}
+
+// errQuota reports the regional vCPU quota being exceeded. ECI's own code
+// for this is not in the reference; QuotaExceed.ElasticQuota is the code
+// ECS (on which ECI runs) uses for its vCPU quota.
+func errQuota(used, requested, maxCPU float64) *apiError {
+	return newErr(http.StatusForbidden, "QuotaExceed.ElasticQuota",
+		"The vCPU quota of this region is exceeded: %s in use + %s requested > %s.", fmtNum(used), fmtNum(requested), fmtNum(maxCPU))
 }

@@ -209,8 +209,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := e.clock.Now()
-	if ae := e.verifySignature(r.Method, flat, now); ae != nil {
+	if ae := e.verifySignature(r.Method, flat, e.cfg.SignatureClock.Now()); ae != nil {
 		fail(ae)
 		return
 	}
@@ -228,6 +227,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	e.mu.Lock()
+	now := e.clock.Now()
 	if !e.limit.allow(action, now) {
 		e.mu.Unlock()
 		fail(errThrottled())

@@ -60,6 +60,14 @@ func (c *Client) String() string {
 	return fmt.Sprintf("eci.Client{region %s, endpoint %s, %s}", c.cfg.region, c.cfg.endpoint, c.cfg.credentials)
 }
 
+// CloseIdleConnections closes pooled keep-alive connections, e.g. before
+// shutdown or after the endpoint changed.
+func (c *Client) CloseIdleConnections() {
+	if ci, ok := c.cfg.transport.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // Stats returns a snapshot of the per-action counters since New.
 func (c *Client) Stats() map[string]ActionStats { return c.stats.snapshot() }
 
@@ -125,7 +133,7 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 // mentions the last API error seen, if any.
 func (c *Client) stopped(ctx context.Context, action string, attempts int, last *APIError, cause error) error {
 	if last != nil {
-		return fmt.Errorf("eci: %s: stopped after %d attempts (last error: %s): %w", action, attempts, last.Error(), cause)
+		return fmt.Errorf("eci: %s: stopped after %d attempts (last error: %s): %w", action, attempts, last.summary(), cause)
 	}
 	return fmt.Errorf("eci: %s: %w", action, cause)
 }

@@ -87,8 +87,8 @@ var regionPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*[a-z0-9]$`)
 
 // resolved is a Config with every default applied and every input checked.
 type resolved struct {
-	region      string
-	endpoint    endpoint
+	region   string
+	endpoint endpoint
 	// credentials is a pointer so that printing a resolved config (or a
 	// Client) with %+v shows an address, never the secret.
 	credentials *Credentials

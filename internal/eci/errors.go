@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 
@@ -88,6 +89,16 @@ func (e *APIError) Error() string {
 	b.WriteString("eci: ")
 	b.WriteString(e.Action)
 	b.WriteString(": ")
+	b.WriteString(e.summary())
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+// summary is the error without the action and attempt count.
+func (e *APIError) summary() string {
+	var b strings.Builder
 	if e.Code != "" {
 		b.WriteString(e.Code)
 		if e.Message != "" {
@@ -99,9 +110,6 @@ func (e *APIError) Error() string {
 		b.WriteString(" (request id ")
 		b.WriteString(e.RequestID)
 		b.WriteString(")")
-	}
-	if e.Attempts > 1 {
-		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	return b.String()
 }
@@ -287,10 +295,33 @@ func newAPIError(action string, err error) *APIError {
 		case sdkerrors.UnsupportedCredentialErrorCode:
 			class = ClassAuth
 		}
-		if oe := ce.OriginError(); oe != nil && class == ClassUnknown {
-			class = classifyTransport(oe)
+		origin := ce.OriginError()
+		if origin != nil {
+			origin = scrubURL(origin)
+			if class == ClassUnknown {
+				class = classifyTransport(origin)
+			}
 		}
-		return &APIError{Action: action, Code: ce.ErrorCode(), Message: ce.Message(), Class: class, Err: ce.OriginError()}
+		return &APIError{Action: action, Code: ce.ErrorCode(), Message: ce.Message(), Class: class, Err: origin}
 	}
+	err = scrubURL(err)
 	return &APIError{Action: action, Message: err.Error(), Class: classifyTransport(err), Err: err}
+}
+
+// scrubURL removes the query string from a *url.Error. The SDK puts every
+// parameter in the query, including AccessKeyId, Signature and, for STS
+// credentials, the SecurityToken, and url.Error prints the whole URL.
+func scrubURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	clean := ue.URL
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		u.RawQuery, u.Fragment, u.User = "", "", nil
+		clean = u.String()
+	} else if i := strings.IndexByte(clean, '?'); i >= 0 {
+		clean = clean[:i]
+	}
+	return &url.Error{Op: ue.Op, URL: clean, Err: ue.Err}
 }

@@ -35,7 +35,7 @@ func Parse(data map[string]string) (*Profile, error) {
 	p.orig, p.hadKey = data[SelectorsKey]
 	sels, lines, err := parseSelectors(p.orig)
 	if err != nil {
-		return nil, fmt.Errorf("parse eci-profile %s: %w", SelectorsKey, err)
+		return nil, fmt.Errorf("parse eci-profile: %w", err)
 	}
 	p.Selectors, p.origLines = sels, lines
 	return p, nil
@@ -561,13 +561,12 @@ func describe(raw []byte) string {
 	return kind(c)
 }
 
-// position turns a byte offset into a 1-based line and column for error messages.
+// position turns the offset of a json.SyntaxError (bytes read, the bad one included)
+// into the 1-based line and column of the bad byte, for error messages.
 func position(doc string, offset int64) (line, col int) {
-	if offset > int64(len(doc)) {
-		offset = int64(len(doc))
-	}
-	before := doc[:offset]
+	bad := int(min(max(offset-1, 0), int64(len(doc))))
+	before := doc[:bad]
 	line = strings.Count(before, "\n") + 1
-	col = int(offset) - strings.LastIndex(before, "\n")
+	col = bad - strings.LastIndex(before, "\n")
 	return line, col
 }

@@ -75,8 +75,9 @@ func (m *Matcher) Len() int { return len(m.rules) }
 // Kubernetes sets on every namespace; it is filled in from pod.Namespace when
 // namespaceLabels lacks it, so callers that only know the name still match correctly.
 func (m *Matcher) Match(pod *corev1.Pod, namespaceLabels map[string]string) (Selector, bool) {
-	ns := namespaceSet{labels: namespaceLabels, name: pod.Namespace}
-	podLabels := labels.Set(pod.Labels)
+	// Converted to the interface once, not once per selector (each conversion allocates).
+	var ns labels.Labels = namespaceSet{labels: namespaceLabels, name: pod.Namespace}
+	var podLabels labels.Labels = labels.Set(pod.Labels)
 	for i := range m.rules {
 		r := &m.rules[i]
 		if r.ns != nil && !r.ns.Matches(ns) {

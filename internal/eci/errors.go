@@ -153,7 +153,13 @@ func classifyCode(code string, status int, message string) Class {
 		strings.HasPrefix(lc, "invalidsecuritytoken"),
 		strings.HasPrefix(lc, "signaturedoesnotmatch"),
 		strings.HasPrefix(lc, "incompletesignature"),
-		strings.HasPrefix(lc, "forbidden"),
+		lc == "forbidden",
+		strings.HasPrefix(lc, "forbidden.ram"),
+		strings.HasPrefix(lc, "forbidden.risk"),
+		strings.HasPrefix(lc, "forbidden.user"),
+		strings.HasPrefix(lc, "forbidden.subuser"),
+		strings.HasPrefix(lc, "forbidden.access"),
+		strings.HasPrefix(lc, "forbidden.account"),
 		strings.HasPrefix(lc, "nopermission"),
 		strings.HasPrefix(lc, "invalidtimestamp"),
 		lc == "accessdenied",
@@ -169,9 +175,16 @@ func classifyCode(code string, status int, message string) Class {
 		lc == "flowcontrol":
 		return ClassThrottled
 
-	// A wrong region is a configuration error, not a missing resource: a
-	// caller that drops state on NotFound must not do so for this.
-	case strings.HasPrefix(lc, "invalidregionid"):
+	// A wrong region, zone, network or action is a configuration error, not
+	// a missing resource: a caller that drops state on NotFound must not do
+	// so for these. Other Forbidden.* codes refuse a feature (e.g.
+	// Forbidden.HostPathVolume), which is the request's fault.
+	case strings.HasPrefix(lc, "invalidregionid"),
+		strings.HasPrefix(lc, "invalidzoneid"),
+		strings.HasPrefix(lc, "invalidvswitchid"),
+		strings.HasPrefix(lc, "invalidsecuritygroupid"),
+		strings.HasPrefix(lc, "invalidaction"),
+		strings.HasPrefix(lc, "forbidden."):
 		return ClassInvalidInput
 
 	case strings.Contains(lc, "nostock"),

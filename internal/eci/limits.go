@@ -35,12 +35,17 @@ func undocumentedLimit() Limit { return PerMinute(1000) }
 //
 // CreateContainerGroup and DeleteContainerGroup are documented both as a
 // token bucket (burst 100, refill 20/s) and as 1000 calls per 60 s; the
-// limit below (burst 100, refill 15/s) satisfies both: at most
-// 100 + 15·60 = 1000 calls in any minute, and never above the bucket.
+// limit below (burst 90, refill 15/s) satisfies both: at most
+// 90 + 15·60 = 990 calls in any minute, and never above the bucket.
+//
+// Every limit keeps a margin below the server's bucket (a smaller burst and
+// a slower refill) because the client admits a call before it travels:
+// calls admitted evenly can arrive bunched after uneven network and
+// scheduling delays, and the server counts arrivals.
 // Quotas are per account, summed over all clients; a process that shares
 // an account with others should lower these through Config.RateLimits.
 func DefaultRateLimits() map[string]Limit {
-	createDelete := Limit{PerSecond: 15, Burst: 100}
+	createDelete := Limit{PerSecond: 15, Burst: 90}
 	return map[string]Limit{
 		"CreateContainerGroup":              createDelete,
 		"DeleteContainerGroup":              createDelete,

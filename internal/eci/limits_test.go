@@ -42,8 +42,8 @@ func TestPerMinuteNeverExceedsQuotaInAnyWindow(t *testing.T) {
 
 func TestCreateDeleteLimitFitsBothDocumentedForms(t *testing.T) {
 	l := DefaultRateLimits()["CreateContainerGroup"]
-	if l.Burst > 100 || l.PerSecond > 20 {
-		t.Errorf("exceeds the documented bucket (100, 20/s): %+v", l)
+	if l.Burst >= 100 || l.PerSecond >= 20 {
+		t.Errorf("no margin below the documented bucket (100, 20/s): %+v", l)
 	}
 	if float64(l.Burst)+l.PerSecond*60 > 1000 {
 		t.Errorf("exceeds the documented 1000/min: %+v", l)

@@ -2,9 +2,12 @@ package eci
 
 import "strings"
 
-// UpdateTypeRenew is the documented UpdateType: a full update in which list
+// UpdateType values. RenewUpdate is the documented full update in which list
 // parameters (containers, volumes, tags, ...) must be given completely.
-const UpdateTypeRenew = "RenewUpdate"
+const (
+	UpdateTypeRenew       = "RenewUpdate"
+	UpdateTypeIncremental = "IncrementalUpdate" // lists are merged by name
+)
 
 // UpdateContainerGroupRequest is every parameter of UpdateContainerGroup
 // except RegionId. Only Pending and Running groups can be updated; the group

@@ -260,10 +260,11 @@ func TestMaxElapsedBoundsTheCall(t *testing.T) {
 // with it, not a single call is answered with Throttling.
 func TestClientLimiterKeepsBurstUnderServerQuota(t *testing.T) {
 	// A scaled-down quota (bucket of 10, 20/s) keeps the test short; the
-	// client's limit is set the way DefaultRateLimits sets the real ones:
-	// no larger burst, a slower refill.
+	// client's limit keeps the same kind of margin DefaultRateLimits keeps
+	// for CreateContainerGroup (90 of 100, 15 of 20/s): a smaller burst and
+	// a slower refill, so arrival jitter cannot overdraw the server bucket.
 	quota := emulator.RateLimit{Burst: 10, Refill: 20}
-	clientLimit := eci.Limit{Burst: 10, PerSecond: 18}
+	clientLimit := eci.Limit{Burst: 8, PerSecond: 17}
 	const calls, workers = 60, 12
 
 	burst := func(c *eci.Client) (throttled int64) {

@@ -3,6 +3,8 @@ package eci
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 )
@@ -84,6 +86,30 @@ func (c *Client) send(ctx context.Context, action string, req any, out any) erro
 		params = p
 	}
 	return c.call(ctx, action, params, out)
+}
+
+// sendMutation is send for state-changing calls other than creates. If the
+// caller gave no ClientToken, one is generated for this call and reused by
+// its retries, so a retry after a lost answer is recognised by ECI instead
+// of restarting (or updating) a group twice. Creates do not get one: their
+// token must be stable across process restarts (e.g. the pod UID), which
+// only the caller can provide.
+func (c *Client) sendMutation(ctx context.Context, action string, req any) error {
+	params, err := encodeWire(req)
+	if err != nil {
+		return invalidInput(action, "%v", err)
+	}
+	return c.call(ctx, action, withClientToken(params), nil)
+}
+
+// withClientToken fills in a random ClientToken when params has none.
+func withClientToken(params wireParams) wireParams {
+	if params["ClientToken"] == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+		params["ClientToken"] = "eci-client-" + hex.EncodeToString(b[:])
+	}
+	return params
 }
 
 // checkClientToken enforces the documented token shape (ASCII, ≤64 chars).

@@ -348,6 +348,21 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if st := lc.Stats()["CreateContainerGroup"]; st.Attempts != 2 || st.Retries != 1 || st.ErrorsByClass[eci.ClassTransient] != 1 {
 		t.Errorf("client stats %+v", st)
 	}
+
+	// Same for a delete without a caller token: the client's generated
+	// token is reused by the retry, so ECI recognises it and the caller
+	// gets success rather than NotFound for a delete that did happen.
+	lossy.action = "DeleteContainerGroup"
+	lossy.drops.Store(0)
+	if err := lc.DeleteContainerGroup(ctx, &eci.DeleteContainerGroupRequest{ContainerGroupID: got.ContainerGroupID, Force: true}); err != nil {
+		t.Fatalf("delete with a lost answer: %v", err)
+	}
+	if lossy.drops.Load() < 2 {
+		t.Fatal("the delete answer was not dropped")
+	}
+	if codes := e.Calls()["DeleteContainerGroup"].ByCode; codes["Success"] != 2 {
+		t.Errorf("server answers to the delete and its retry: %v", codes)
+	}
 }
 
 func TestPaginationHelpers(t *testing.T) {

@@ -90,8 +90,15 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 	for attempt := 1; ; attempt++ {
 		wait, err := c.limiters.wait(ctx, action)
 		if err != nil {
-			return c.stopped(ctx, action, attempt-1, last,
-				fmt.Errorf("waiting for the client-side rate limit: %w", err))
+			if ctx.Err() != nil {
+				return c.stopped(action, attempt-1, last, ctx.Err())
+			}
+			// The bucket would not admit the call before the context's
+			// deadline: fail now rather than sleep into it. This is
+			// throttling, decided on our side.
+			return &APIError{Action: action, Code: "Client.RateLimited", Class: ClassThrottled, Attempts: attempt - 1,
+				Message: "the client-side rate limit would delay the call past the context deadline",
+				Err:     context.DeadlineExceeded}
 		}
 
 		t0 := time.Now()
@@ -105,7 +112,7 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 			// The caller gave up; whatever the attempt saw is a consequence.
 			ev.Err, ev.Class = apiErr, apiErr.Class
 			c.observe(ev)
-			return c.stopped(ctx, action, attempt, last, ctx.Err())
+			return c.stopped(action, attempt, last, ctx.Err())
 		}
 		apiErr.Attempts = attempt
 		last = apiErr
@@ -123,15 +130,15 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 		ev.WillRetry, ev.Backoff = true, delay
 		c.observe(ev)
 		if err := sleepCtx(ctx, delay); err != nil {
-			return c.stopped(ctx, action, attempt, last, err)
+			return c.stopped(action, attempt, last, err)
 		}
 	}
 }
 
-// stopped builds the error for a call the context (or the limiter) ended.
-// It wraps the context error so errors.Is(err, context.Canceled) works, and
-// mentions the last API error seen, if any.
-func (c *Client) stopped(ctx context.Context, action string, attempts int, last *APIError, cause error) error {
+// stopped builds the error for a call the context ended. It wraps the
+// context error so errors.Is(err, context.Canceled) works, and mentions the
+// last API error seen, if any.
+func (c *Client) stopped(action string, attempts int, last *APIError, cause error) error {
 	if last != nil {
 		return fmt.Errorf("eci: %s: stopped after %d attempts (last error: %s): %w", action, attempts, last.summary(), cause)
 	}

@@ -282,7 +282,7 @@ func (c *Client) DeleteContainerGroup(ctx context.Context, req *DeleteContainerG
 	if e := checkClientToken(actDeleteContainerGroup, req.ClientToken); e != nil {
 		return e
 	}
-	return c.send(ctx, actDeleteContainerGroup, req, nil)
+	return c.sendMutation(ctx, actDeleteContainerGroup, req)
 }
 
 // UpdateContainerGroup changes a Pending or Running instance.
@@ -300,7 +300,7 @@ func (c *Client) UpdateContainerGroup(ctx context.Context, req *UpdateContainerG
 	if err != nil {
 		return invalidInput(actUpdateContainerGroup, "%v", err)
 	}
-	return c.call(ctx, actUpdateContainerGroup, params, nil)
+	return c.call(ctx, actUpdateContainerGroup, withClientToken(params), nil)
 }
 
 // RestartContainerGroupRequest restarts one instance.
@@ -318,5 +318,5 @@ func (c *Client) RestartContainerGroup(ctx context.Context, req *RestartContaine
 	if e := checkClientToken(actRestartContainerGroup, req.ClientToken); e != nil {
 		return e
 	}
-	return c.send(ctx, actRestartContainerGroup, req, nil)
+	return c.sendMutation(ctx, actRestartContainerGroup, req)
 }

@@ -167,5 +167,5 @@ func (c *Client) DeleteImageCache(ctx context.Context, req *DeleteImageCacheRequ
 	if e := checkClientToken(actDeleteImageCache, req.ClientToken); e != nil {
 		return e
 	}
-	return c.send(ctx, actDeleteImageCache, req, nil)
+	return c.sendMutation(ctx, actDeleteImageCache, req)
 }

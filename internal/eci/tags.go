@@ -26,7 +26,7 @@ func (c *Client) TagResources(ctx context.Context, req *TagResourcesRequest) err
 	if e := checkTags(a, req.Tags); e != nil {
 		return e
 	}
-	return c.send(ctx, a, req, nil)
+	return c.send(ctx, a, req, nil) // TagResources takes no ClientToken; tagging is idempotent
 }
 
 // UntagResourcesRequest removes tags from resources of one type.
@@ -56,7 +56,7 @@ func (c *Client) UntagResources(ctx context.Context, req *UntagResourcesRequest)
 	if e := checkClientToken(a, req.ClientToken); e != nil {
 		return e
 	}
-	return c.send(ctx, a, req, nil)
+	return c.sendMutation(ctx, a, req)
 }
 
 // ListTagResourcesRequest lists the tags of resources of one type.

@@ -182,7 +182,7 @@ func (c *Client) UpdateVirtualNode(ctx context.Context, req *UpdateVirtualNodeRe
 	if e := checkTags(actUpdateVirtualNode, req.Tags); e != nil {
 		return e
 	}
-	return c.send(ctx, actUpdateVirtualNode, req, nil)
+	return c.sendMutation(ctx, actUpdateVirtualNode, req)
 }
 
 // DeleteVirtualNodeRequest deletes a VNode.
@@ -199,5 +199,5 @@ func (c *Client) DeleteVirtualNode(ctx context.Context, req *DeleteVirtualNodeRe
 	if e := checkClientToken(actDeleteVirtualNode, req.ClientToken); e != nil {
 		return e
 	}
-	return c.send(ctx, actDeleteVirtualNode, req, nil)
+	return c.sendMutation(ctx, actDeleteVirtualNode, req)
 }

@@ -633,3 +633,98 @@ func TestDefaultCreateLimitStaysUnderServerBucket(t *testing.T) {
 		t.Errorf("%d creates finished in %v: faster than the limit allows (90 + 15/s)", n, took)
 	}
 }
+
+// TestModelRoundTripThroughEmulator sends a request using most of the model
+// and checks that the emulator (an independent parser of the wire format)
+// reports the same values back through DescribeContainerGroups.
+func TestModelRoundTripThroughEmulator(t *testing.T) {
+	_, c := startTypedEmulator(t)
+	ctx := context.Background()
+	req := &eci.CreateContainerGroupRequest{
+		ContainerGroupName: "kitchen-sink",
+		ClientToken:        "uid-kitchen-sink",
+		ZoneID:             "cn-hangzhou-i",
+		VSwitchIDs:         []string{"vsw-i-1"},
+		CPU:                2,
+		Memory:             4,
+		SpotStrategy:       eci.SpotStrategySpotWithPriceLimit,
+		SpotPriceLimit:     0.25,
+		RestartPolicy:      eci.RestartPolicyOnFailure,
+		DNSPolicy:          eci.DNSPolicyDefault,
+		HostAliases:        []eci.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"a.local", "b.local"}}},
+		SecurityContext:    &eci.PodSecurityContext{Sysctls: []eci.Sysctl{{Name: "net.core.somaxconn", Value: "1024"}}},
+		Containers: []eci.Container{{
+			Name: "app", Image: "example/web:2.0", ImagePullPolicy: eci.ImagePullPolicyIfNotPresent, WorkingDir: "/srv",
+			CPU: 1, Memory: 2, Stdin: eci.Ptr(true), TTY: eci.Ptr(true),
+			EnvironmentVars: []eci.EnvVar{{Key: "POD_IP", FieldRef: &eci.FieldRef{FieldPath: "status.podIP"}}},
+			LivenessProbe: &eci.Probe{TCPSocket: &eci.ProbeTCPSocket{Port: 9000}, InitialDelaySeconds: eci.Ptr[int32](0),
+				PeriodSeconds: eci.Ptr[int32](7), TimeoutSeconds: eci.Ptr[int32](2), SuccessThreshold: eci.Ptr[int32](1), FailureThreshold: eci.Ptr[int32](4)},
+			PostStart: &eci.LifecycleHandler{HTTPGet: &eci.HookHTTPGet{Path: "/started", Port: 9000, Scheme: "HTTP",
+				HTTPHeaders: []eci.HTTPHeader{{Name: "X-Hook", Value: "1"}}}},
+			PreStop:                  &eci.LifecycleHandler{TCPSocket: &eci.HookTCPSocket{Port: 9000}},
+			SecurityContext:          &eci.ContainerSecurityContext{CapabilityAdd: []string{"NET_ADMIN", "SYS_TIME"}, RunAsUser: eci.Ptr[int64](0), ReadOnlyRootFilesystem: eci.Ptr(true)},
+			TerminationMessagePath:   "/dev/termination-log",
+			TerminationMessagePolicy: "FallbackToLogsOnError",
+			VolumeMounts: []eci.VolumeMount{
+				{Name: "nfs", MountPath: "/data", ReadOnly: eci.Ptr(false), MountPropagation: "HostToContainer"},
+				{Name: "mem", MountPath: "/cache"},
+				{Name: "flex", MountPath: "/flex"},
+			},
+		}},
+		Volumes: []eci.Volume{
+			{Name: "nfs", Type: eci.VolumeTypeNFS, NFS: &eci.NFSVolume{Server: "0ce1f4-abc.cn-hangzhou.nas.aliyuncs.com", Path: "/share", ReadOnly: eci.Ptr(true)}},
+			{Name: "mem", Type: eci.VolumeTypeEmptyDir, EmptyDir: &eci.EmptyDirVolume{Medium: "Memory", SizeLimit: "256Mi"}},
+			{Name: "flex", Type: eci.VolumeTypeFlex, Flex: &eci.FlexVolume{Driver: "alicloud/disk", FSType: "ext4", Options: `{"volumeId":"d-123"}`}},
+		},
+		Tags: []eci.Tag{{Key: "k", Value: ""}},
+	}
+	created, err := c.CreateContainerGroup(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := c.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{ContainerGroupIDs: []string{created.ContainerGroupID}})
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("describe: %v %d", err, len(groups))
+	}
+	g := groups[0]
+	check := func(what string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: got %v, want %v", what, got, want)
+		}
+	}
+	check("zone", g.ZoneID, "cn-hangzhou-i")
+	check("vswitch", g.VSwitchID, "vsw-i-1")
+	check("spot strategy", g.SpotStrategy, eci.SpotStrategySpotWithPriceLimit)
+	check("spot price", g.SpotPriceLimit, 0.25)
+	check("restart policy", g.RestartPolicy, eci.RestartPolicyOnFailure)
+	check("dns policy", g.DNSPolicy, eci.DNSPolicyDefault)
+	check("host aliases", fmt.Sprint(g.HostAliases), "[{10.1.2.3 [a.local b.local]}]")
+	if g.EciSecurityContext == nil || len(g.EciSecurityContext.Sysctls) != 1 || g.EciSecurityContext.Sysctls[0].Value != "1024" {
+		t.Errorf("sysctls %+v", g.EciSecurityContext)
+	}
+	if v, ok := g.Tag("k"); !ok || v != "" {
+		t.Errorf("a tag with an empty value must survive: %+v", g.Tags)
+	}
+	ct := g.Containers[0]
+	check("pull policy", ct.ImagePullPolicy, eci.ImagePullPolicyIfNotPresent)
+	check("workdir", ct.WorkingDir, "/srv")
+	check("stdin/tty", fmt.Sprint(ct.Stdin, ct.TTY), "true true")
+	if ct.EnvironmentVars[0].ValueFrom == nil || ct.EnvironmentVars[0].ValueFrom.FieldRef == nil || ct.EnvironmentVars[0].ValueFrom.FieldRef.FieldPath != "status.podIP" {
+		t.Errorf("env field ref %+v", ct.EnvironmentVars)
+	}
+	if p := ct.LivenessProbe; p == nil || p.TCPSocket == nil || p.TCPSocket.Port != 9000 || p.PeriodSeconds != 7 || p.TimeoutSeconds != 2 || p.FailureThreshold != 4 {
+		t.Errorf("tcp probe %+v", p)
+	}
+	if sc := ct.SecurityContext; sc == nil || sc.Capability == nil || fmt.Sprint(sc.Capability.Adds) != "[NET_ADMIN SYS_TIME]" || !sc.ReadOnlyRootFilesystem {
+		t.Errorf("security context %+v", sc)
+	}
+	check("mount propagation", ct.VolumeMounts[0].MountPropagation, "HostToContainer")
+	vols := map[string]eci.VolumeInfo{}
+	for _, v := range g.Volumes {
+		vols[v.Name] = v
+	}
+	check("nfs", fmt.Sprint(vols["nfs"].NFSVolumeServer, " ", vols["nfs"].NFSVolumePath, " ", vols["nfs"].NFSVolumeReadOnly), "0ce1f4-abc.cn-hangzhou.nas.aliyuncs.com /share true")
+	check("emptyDir", fmt.Sprint(vols["mem"].EmptyDirVolumeMedium, " ", vols["mem"].EmptyDirVolumeSizeLimit), "Memory 256Mi")
+	check("flex", fmt.Sprint(vols["flex"].FlexVolumeDriver, " ", vols["flex"].FlexVolumeFsType, " ", vols["flex"].FlexVolumeOptions), `alicloud/disk ext4 {"volumeId":"d-123"}`)
+}

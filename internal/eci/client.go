@@ -85,46 +85,52 @@ func (c *Client) call(ctx context.Context, action string, params wireParams, out
 
 func (c *Client) callWithRetry(ctx context.Context, action string, params wireParams, out any) error {
 	policy := c.cfg.retry
-	start := time.Now()
+	// budget bounds the whole call (limiter waits, attempts, sleeps) by
+	// MaxElapsed; ctx stays the caller's, to tell "caller gave up" apart
+	// from "our budget ran out".
+	budget, cancel := context.WithTimeout(ctx, policy.MaxElapsed)
+	defer cancel()
 	var last *APIError
 	for attempt := 1; ; attempt++ {
-		wait, err := c.limiters.wait(ctx, action)
+		wait, err := c.limiters.wait(budget, action)
 		if err != nil {
 			if ctx.Err() != nil {
 				return c.stopped(action, attempt-1, last, ctx.Err())
 			}
-			// The bucket would not admit the call before the context's
-			// deadline: fail now rather than sleep into it. This is
-			// throttling, decided on our side.
-			return &APIError{Action: action, Code: "Client.RateLimited", Class: ClassThrottled, Attempts: attempt - 1,
-				Message: "the client-side rate limit would delay the call past the context deadline",
+			if last != nil {
+				return last // out of budget while waiting to retry
+			}
+			// The bucket would not admit the call within the deadline:
+			// fail now rather than sleep into it. This is throttling,
+			// decided on our side.
+			return &APIError{Action: action, Code: "Client.RateLimited", Class: ClassThrottled,
+				Message: "the client-side rate limit would delay the call past its deadline",
 				Err:     context.DeadlineExceeded}
 		}
 
 		t0 := time.Now()
-		apiErr := c.attempt(ctx, action, params, out)
+		apiErr := c.attempt(budget, action, params, out)
 		ev := AttemptEvent{Action: action, Attempt: attempt, LimiterWait: wait, Duration: time.Since(t0)}
 		if apiErr == nil {
 			c.observe(ev)
 			return nil
 		}
+		ev.Err, ev.Class = apiErr, apiErr.Class
 		if ctx.Err() != nil {
 			// The caller gave up; whatever the attempt saw is a consequence.
-			ev.Err, ev.Class = apiErr, apiErr.Class
 			c.observe(ev)
 			return c.stopped(action, attempt, last, ctx.Err())
 		}
 		apiErr.Attempts = attempt
 		last = apiErr
-		ev.Err, ev.Class = apiErr, apiErr.Class
 
 		if !apiErr.Class.Retryable() || attempt >= policy.MaxAttempts {
 			c.observe(ev)
 			return apiErr
 		}
 		delay := policy.backoff(attempt, apiErr.Class, c.jitter.float64())
-		if time.Since(start)+delay >= policy.MaxElapsed {
-			c.observe(ev)
+		if dl, _ := budget.Deadline(); time.Until(dl) <= delay {
+			c.observe(ev) // the retry could not even start within MaxElapsed
 			return apiErr
 		}
 		ev.WillRetry, ev.Backoff = true, delay

@@ -200,6 +200,17 @@ func TestOutageHangIsBoundedByAttemptTimeout(t *testing.T) {
 		t.Errorf("3 attempts of 100ms took %v", took)
 	}
 	t.Logf("hung outage: %v in %v (%s)", ae.Class, took, err)
+
+	// MaxElapsed also bounds attempts in flight, not only the sleeps.
+	slow := newEmulatorClient(t, e, func(cfg *eci.Config) {
+		cfg.Timeout = 10 * time.Second
+		cfg.Retry.MaxElapsed = 300 * time.Millisecond
+	})
+	start = time.Now()
+	_, err = slow.DescribeRegions(context.Background())
+	if !errors.Is(err, eci.ErrTransient) || time.Since(start) > time.Second {
+		t.Fatalf("MaxElapsed 300ms against a hung server: got %v after %v", err, time.Since(start))
+	}
 }
 
 func TestContextCancelStopsRetries(t *testing.T) {
@@ -208,12 +219,12 @@ func TestContextCancelStopsRetries(t *testing.T) {
 	c := newEmulatorClient(t, e, func(cfg *eci.Config) {
 		cfg.Retry = eci.RetryPolicy{MaxAttempts: 100, ThrottleBaseDelay: time.Second, MaxDelay: 5 * time.Second, MaxElapsed: time.Minute}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel) // during a back-off sleep
 	start := time.Now()
 	_, err := c.DescribeRegions(ctx)
 	took := time.Since(start)
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want the context error, got %v", err)
 	}
 	if took > time.Second {
@@ -225,6 +236,17 @@ func TestContextCancelStopsRetries(t *testing.T) {
 		t.Errorf("calls continued after the context ended: %d -> %d", calls, after)
 	}
 	t.Logf("stopped after %v, %d attempts: %v", took, calls, err)
+
+	// With a deadline the client does not sleep into it: when the next
+	// back-off would end past the deadline it returns the last error now.
+	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer dcancel()
+	start = time.Now()
+	_, err = c.DescribeRegions(dctx)
+	if !errors.Is(err, eci.ErrThrottled) || time.Since(start) > 2*time.Second {
+		t.Fatalf("deadline: want the throttling error before the deadline, got %v after %v", err, time.Since(start))
+	}
+	t.Logf("with a 2s deadline: gave up after %v: %v", time.Since(start).Round(time.Millisecond), err)
 
 	// A hung request is abandoned as soon as the caller cancels.
 	e.ClearFaults()

@@ -19,6 +19,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -192,7 +194,9 @@ func (c *Client) attempt(ctx context.Context, action string, params wireParams, 
 
 	resp, err := cli.ProcessCommonRequest(req)
 	if err != nil {
-		return newAPIError(action, err)
+		ae := newAPIError(action, err)
+		ae.Message = c.redact(ae.Message)
+		return ae
 	}
 	if out != nil {
 		if err := decodeJSON(resp.GetHttpContentBytes(), out); err != nil {
@@ -201,6 +205,20 @@ func (c *Client) attempt(ctx context.Context, action string, params wireParams, 
 		}
 	}
 	return nil
+}
+
+// redact removes our secrets from text that came back from the server or
+// the transport, in case it echoes request parameters.
+func (c *Client) redact(text string) string {
+	for _, secret := range []string{c.cfg.credentials.SecurityToken, c.cfg.credentials.AccessKeySecret} {
+		if len(secret) < 4 { // too short to search for safely; and never valid
+			continue
+		}
+		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+			text = strings.ReplaceAll(text, form, "<redacted>")
+		}
+	}
+	return text
 }
 
 // sdkCredential converts our credentials into the SDK's static types.

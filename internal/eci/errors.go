@@ -287,13 +287,27 @@ func classifyTransport(err error) Class {
 func newAPIError(action string, err error) *APIError {
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
+		msg := se.Message()
+		// SignatureDoesNotMatch echoes the server's string to sign, which
+		// holds every request parameter, SecurityToken included.
+		if i := strings.Index(strings.ToLower(msg), "string to sign is:"); i >= 0 {
+			if j := strings.LastIndex(strings.ToLower(msg[:i]), "server"); j >= 0 && strings.TrimSpace(msg[j+len("server"):i]) == "" {
+				i = j
+			}
+			msg = strings.TrimRight(msg[:i], " ,;:") + " (string to sign omitted)"
+			if strings.HasPrefix(se.Recommend(), "InvalidAccessKeySecret") {
+				// The SDK compared both strings to sign: they match, so
+				// the only difference is the key.
+				msg += "; the request was signed correctly, so the AccessKeySecret is wrong"
+			}
+		}
 		return &APIError{
 			Action:     action,
 			Code:       se.ErrorCode(),
-			Message:    se.Message(),
+			Message:    msg,
 			RequestID:  se.RequestId(),
 			HTTPStatus: se.HttpStatus(),
-			Class:      classifyCode(se.ErrorCode(), se.HttpStatus(), se.Message()),
+			Class:      classifyCode(se.ErrorCode(), se.HttpStatus(), msg),
 		}
 	}
 	var ce *sdkerrors.ClientError

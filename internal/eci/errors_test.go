@@ -139,3 +139,14 @@ func TestClassOfPlainErrors(t *testing.T) {
 		t.Error("Retryable set is wrong")
 	}
 }
+
+func TestSignatureMismatchMessageOmitsStringToSign(t *testing.T) {
+	err := newAPIError("DescribeRegions", serverError(403, "SignatureDoesNotMatch",
+		"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DSTS.x%26SecurityToken%3Dtok"))
+	if strings.Contains(err.Error(), "tok") || strings.Contains(err.Error(), "AccessKeyId") {
+		t.Errorf("message keeps the string to sign: %v", err)
+	}
+	if err.Class != ClassAuth || !strings.Contains(err.Message, "Specified signature is not matched with our calculation.") {
+		t.Errorf("got %+v", err)
+	}
+}

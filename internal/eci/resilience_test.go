@@ -67,6 +67,18 @@ func TestSTSCredentials(t *testing.T) {
 	}
 	e.SetOutage(emulator.OutageNone)
 
+	// A wrong secret: the server echoes its string to sign, which holds
+	// the security token; the error must not.
+	wrong := newEmulatorClient(t, e, func(cfg *eci.Config) { cfg.Credentials.AccessKeySecret = "not-the-secret" })
+	_, err = wrong.DescribeRegions(context.Background())
+	if !errors.Is(err, eci.ErrAuth) || containsAny(err.Error(), "sts-token-1", "string to sign is") {
+		t.Fatalf("wrong secret: want ErrAuth without the token, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "AccessKeySecret is wrong") {
+		t.Errorf("wrong secret: the error should say the secret is wrong: %v", err)
+	}
+	t.Logf("wrong secret: %v", err)
+
 	noToken := newEmulatorClient(t, e, func(cfg *eci.Config) { cfg.Credentials.SecurityToken = "" })
 	if _, err := noToken.DescribeRegions(context.Background()); !errors.Is(err, eci.ErrAuth) {
 		t.Fatalf("STS key without its token: want ErrAuth, got %v", err)

@@ -38,7 +38,7 @@ func TestLifecycleTimingAndInitContainers(t *testing.T) {
 	if g.InitContainers[1].CurrentState.State != "Terminated" {
 		t.Fatalf("ib at 24: %+v", g.InitContainers[1])
 	}
-	step(10*time.Second, "Pending") // t=34
+	step(10*time.Second, "Pending")  // t=34
 	g = step(time.Second, "Running") // t=35
 	if g.Containers[0].CurrentState.StartTime != "2025-06-01T12:00:35Z" {
 		t.Fatalf("start time %s", g.Containers[0].CurrentState.StartTime)
@@ -135,7 +135,10 @@ func TestDeleteRestartUpdate(t *testing.T) {
 	var full struct {
 		ContainerGroups []struct {
 			Status     string
-			Containers []struct{ Image string; RestartCount int }
+			Containers []struct {
+				Image        string
+				RestartCount int
+			}
 		}
 	}
 	mustAPI(t, c, e, "DescribeContainerGroups", map[string]string{"ContainerGroupIds": `["` + a + `"]`}, &full)

@@ -1,0 +1,260 @@
+package translate
+
+import (
+	"encoding/base64"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+)
+
+// maxConfigFile is ECI's limit on one config file's content (32 KB).
+const maxConfigFile = 32 << 10
+
+// files accumulates the files of a ConfigFileVolume. A path written twice
+// (two projected sources) keeps the later content, as the kubelet's volume
+// writer does.
+type files struct {
+	list    []eci.ConfigFile
+	byPath  map[string]int
+	owner   bool // a source asked for a file owner ECI cannot set
+	staleMD bool // labels/annotations written once
+}
+
+func (f *files) add(path string, content []byte, mode *int32) {
+	cf := eci.ConfigFile{Path: path, Content: base64.StdEncoding.EncodeToString(content), Mode: copyPtr(mode)}
+	if f.byPath == nil {
+		f.byPath = map[string]int{}
+	}
+	if i, ok := f.byPath[path]; ok {
+		f.list[i] = cf
+		return
+	}
+	f.byPath[path] = len(f.list)
+	f.list = append(f.list, cf)
+}
+
+// volume finishes a config volume. Without any file (every source optional
+// and missing) it is an empty directory, as the kubelet mounts it.
+func (t *translator) configVolume(field string, f *files, defaultMode *int32) (eci.Volume, volumeInfo) {
+	if f.owner {
+		t.c.warn(field, WarnIgnored, "ECI config files cannot be given an owner (defaultUser / user); they are owned by root")
+	}
+	if f.staleMD {
+		t.c.warn(field, WarnApproximated, "the pod's labels or annotations are written into the file once, at creation; later changes do not reach it")
+	}
+	info := volumeInfo{kind: volConfigFile, readOnly: true}
+	if len(f.list) == 0 {
+		return eci.Volume{Type: eci.VolumeTypeEmptyDir, EmptyDir: &eci.EmptyDirVolume{}}, info
+	}
+	return eci.Volume{Type: eci.VolumeTypeConfigFile, ConfigFile: &eci.ConfigFileVolume{
+		Files: f.list, DefaultMode: copyPtr(defaultMode),
+	}}, info
+}
+
+// checkFileSize refuses content over ECI's limit; what refers to the data
+// ("key app.json of ConfigMap web/site").
+func (t *translator) checkFileSize(field, what string, n int) bool {
+	if n <= maxConfigFile {
+		return true
+	}
+	t.c.fail(field, ReasonTooLarge,
+		"%s is %s KiB; ECI config files hold at most 32 KiB: mount large files from NAS (NFS) or a cloud disk, or build them into the image",
+		what, strconv.FormatFloat(float64(n)/1024, 'f', 1, 64))
+	return false
+}
+
+func (t *translator) configMapVolume(field string, src *corev1.ConfigMapVolumeSource) (eci.Volume, volumeInfo) {
+	var f files
+	t.addConfigMap(field, &f, src.Name, src.Items, isTrue(src.Optional))
+	f.owner = f.owner || src.DefaultUser != nil
+	return t.configVolume(field, &f, src.DefaultMode)
+}
+
+func (t *translator) secretVolume(field string, src *corev1.SecretVolumeSource) (eci.Volume, volumeInfo) {
+	var f files
+	t.addSecret(field, &f, src.SecretName, src.Items, isTrue(src.Optional))
+	f.owner = f.owner || src.DefaultUser != nil
+	return t.configVolume(field, &f, src.DefaultMode)
+}
+
+func (t *translator) downwardAPIVolume(field string, src *corev1.DownwardAPIVolumeSource) (eci.Volume, volumeInfo) {
+	var f files
+	t.addDownwardAPI(field, &f, src.Items)
+	f.owner = f.owner || src.DefaultUser != nil
+	return t.configVolume(field, &f, src.DefaultMode)
+}
+
+// projectedVolume merges its sources into one ConfigFileVolume. The
+// kube-api-access-* volume the ServiceAccount admission plugin adds is one:
+// a token, the cluster CA (ConfigMap kube-root-ca.crt) and the namespace.
+func (t *translator) projectedVolume(field string, src *corev1.ProjectedVolumeSource) (eci.Volume, volumeInfo) {
+	var f files
+	f.owner = src.DefaultUser != nil
+	for i := range src.Sources {
+		s := &src.Sources[i]
+		sf := index(field+".sources", i)
+		switch {
+		case s.ConfigMap != nil:
+			t.addConfigMap(sf+".configMap", &f, s.ConfigMap.Name, s.ConfigMap.Items, isTrue(s.ConfigMap.Optional))
+		case s.Secret != nil:
+			t.addSecret(sf+".secret", &f, s.Secret.Name, s.Secret.Items, isTrue(s.Secret.Optional))
+		case s.DownwardAPI != nil:
+			t.addDownwardAPI(sf+".downwardAPI", &f, s.DownwardAPI.Items)
+		case s.ServiceAccountToken != nil:
+			t.addToken(sf+".serviceAccountToken", &f, s.ServiceAccountToken)
+		case s.ClusterTrustBundle != nil:
+			t.c.fail(sf+".clusterTrustBundle", ReasonUnsupported,
+				"clusterTrustBundle sources are not supported on this VNode; copy the bundle into a ConfigMap and project that instead")
+		case s.PodCertificate != nil:
+			t.c.fail(sf+".podCertificate", ReasonUnsupported,
+				"podCertificate sources are not supported on this VNode: ECI files are written once at creation and cannot follow certificate rotation; mount the certificate from a Secret instead")
+		}
+	}
+	return t.configVolume(field, &f, src.DefaultMode)
+}
+
+func (t *translator) addConfigMap(field string, f *files, name string, items []corev1.KeyToPath, optional bool) {
+	cm := t.configMap(field, name, optional)
+	if cm == nil {
+		return
+	}
+	data := func(key string) ([]byte, bool) {
+		if v, ok := cm.Data[key]; ok {
+			return []byte(v), true
+		}
+		v, ok := cm.BinaryData[key]
+		return v, ok
+	}
+	if len(items) == 0 {
+		keys := sortedKeys(cm.Data)
+		for _, k := range sortedKeys(cm.BinaryData) {
+			if _, dup := cm.Data[k]; !dup {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			v, _ := data(k)
+			if t.checkFileSize(field, "key "+k+" of ConfigMap "+t.pod.Namespace+"/"+name, len(v)) {
+				f.add(k, v, nil)
+			}
+		}
+		return
+	}
+	for j, it := range items {
+		v, ok := data(it.Key)
+		if !ok {
+			t.missingKey(index(field+".items", j), "ConfigMap", name, it.Key, optional)
+			continue
+		}
+		if t.checkFileSize(index(field+".items", j), "key "+it.Key+" of ConfigMap "+t.pod.Namespace+"/"+name, len(v)) {
+			f.add(it.Path, v, it.Mode)
+		}
+		f.owner = f.owner || it.User != nil
+	}
+}
+
+func (t *translator) addSecret(field string, f *files, name string, items []corev1.KeyToPath, optional bool) {
+	s := t.secret(field, name, optional)
+	if s == nil {
+		return
+	}
+	if len(items) == 0 {
+		for _, k := range sortedKeys(s.Data) {
+			if t.checkFileSize(field, "key "+k+" of Secret "+t.pod.Namespace+"/"+name, len(s.Data[k])) {
+				f.add(k, s.Data[k], nil)
+			}
+		}
+		return
+	}
+	for j, it := range items {
+		v, ok := s.Data[it.Key]
+		if !ok {
+			t.missingKey(index(field+".items", j), "Secret", name, it.Key, optional)
+			continue
+		}
+		if t.checkFileSize(index(field+".items", j), "key "+it.Key+" of Secret "+t.pod.Namespace+"/"+name, len(v)) {
+			f.add(it.Path, v, it.Mode)
+		}
+		f.owner = f.owner || it.User != nil
+	}
+}
+
+func (t *translator) addDownwardAPI(field string, f *files, items []corev1.DownwardAPIVolumeFile) {
+	for j := range items {
+		it := &items[j]
+		itf := index(field+".items", j)
+		f.owner = f.owner || it.User != nil
+		switch {
+		case it.FieldRef != nil:
+			v, _, problem := t.fieldRefValue(it.FieldRef.FieldPath, false)
+			if problem != "" {
+				t.c.fail(itf+".fieldRef", ReasonUnsupported, "%s", problem)
+				continue
+			}
+			if p := it.FieldRef.FieldPath; p == "metadata.labels" || p == "metadata.annotations" {
+				f.staleMD = true
+			} else if _, _, sub := splitSubscript(p); sub {
+				f.staleMD = true
+			}
+			if t.checkFileSize(itf, "the file "+it.Path, len(v)) {
+				f.add(it.Path, []byte(v), it.Mode)
+			}
+		case it.ResourceFieldRef != nil:
+			c := t.findContainer(it.ResourceFieldRef.ContainerName)
+			if c == nil {
+				t.c.fail(itf+".resourceFieldRef.containerName", ReasonInvalidSpec, "no container named %s in the pod",
+					strconv.Quote(it.ResourceFieldRef.ContainerName))
+				continue
+			}
+			v, approx, problem := t.resourceFieldValue(c, it.ResourceFieldRef)
+			if problem != "" {
+				t.c.fail(itf+".resourceFieldRef", ReasonUnsupported, "%s", problem)
+				continue
+			}
+			if approx {
+				t.c.warn(itf+".resourceFieldRef", WarnApproximated,
+					"container %s sets no %s, so the file holds the instance's value, fixed at creation", c.Name, it.ResourceFieldRef.Resource)
+			}
+			f.add(it.Path, []byte(v), it.Mode)
+		}
+	}
+}
+
+// addToken writes a service account token issued through the TokenRequest
+// API and bound to the pod. ECI files are static: the token is never
+// refreshed in place. Options.TokenExpiry tells the runtime when to
+// re-translate and update the instance. (Tokens of the kube-api-access
+// volume ask for 3607 s; with the API server's default
+// --service-account-extend-token-expiration they are valid for a year.)
+func (t *translator) addToken(field string, f *files, src *corev1.ServiceAccountTokenProjection) {
+	sa := t.pod.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	exp := int64(3600) // the API default
+	if src.ExpirationSeconds != nil {
+		exp = *src.ExpirationSeconds
+	}
+	var aud []string
+	if src.Audience != "" {
+		aud = []string{src.Audience}
+	}
+	f.owner = f.owner || src.User != nil
+	tok, expiry, err := t.r.ServiceAccountToken(t.ctx, t.pod.Namespace, sa, aud, exp, t.pod)
+	switch {
+	case err != nil && apierrors.IsNotFound(err):
+		t.c.failCause(field, ReasonMissingReference, err,
+			"ServiceAccount %s/%s does not exist, so no token can be issued for it; create it (the pod is retried until it exists)", t.pod.Namespace, sa)
+		return
+	case err != nil:
+		t.c.failCause(field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", t.pod.Namespace, sa, err)
+		return
+	}
+	if !expiry.IsZero() && (t.opts.TokenExpiry.IsZero() || expiry.Before(t.opts.TokenExpiry)) {
+		t.opts.TokenExpiry = expiry
+	}
+	f.add(src.Path, []byte(tok), nil)
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -45,6 +46,10 @@ func parseSelectors(doc string) ([]Selector, []string, error) {
 	if strings.TrimSpace(doc) == "" {
 		return nil, nil, nil
 	}
+	if !utf8.ValidString(doc) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD.
+		return nil, nil, Problems{{Selector: -1, Path: SelectorsKey, Message: "not valid UTF-8"}}
+	}
 	var items []json.RawMessage
 	if err := json.Unmarshal([]byte(doc), &items); err != nil {
 		var syn *json.SyntaxError
@@ -61,7 +66,7 @@ func parseSelectors(doc string) ([]Selector, []string, error) {
 	lines := make([]string, 0, len(items))
 	for i, item := range items {
 		path := index(SelectorsKey, i)
-		o := decodeObject(&c, i, path, item)
+		o := decodeObject(&c, i, path, item, false)
 		if o == nil {
 			continue
 		}
@@ -158,7 +163,7 @@ func decodeEffect(c *collector, sel int, path string, raw json.RawMessage) Effec
 	if isNull(raw) {
 		return Effect{}
 	}
-	o := decodeObject(c, sel, path, raw)
+	o := decodeObject(c, sel, path, raw, false)
 	if o == nil {
 		return Effect{}
 	}
@@ -179,7 +184,7 @@ func decodeLabelSelector(c *collector, sel int, path string, raw json.RawMessage
 	if isNull(raw) {
 		return nil
 	}
-	o := decodeObject(c, sel, path, raw)
+	o := decodeObject(c, sel, path, raw, false)
 	if o == nil {
 		return nil
 	}
@@ -206,7 +211,7 @@ func decodeExpressions(c *collector, sel int, path string, raw json.RawMessage) 
 	reqs := make([]metav1.LabelSelectorRequirement, 0, len(items))
 	for i, item := range items {
 		p := index(path, i)
-		o := decodeObject(c, sel, p, item)
+		o := decodeObject(c, sel, p, item, false)
 		if o == nil {
 			continue
 		}
@@ -236,7 +241,7 @@ func decodeStringMap(c *collector, sel int, path string, raw json.RawMessage) ma
 	if isNull(raw) {
 		return nil
 	}
-	o := decodeObject(c, sel, path, raw)
+	o := decodeObject(c, sel, path, raw, true)
 	if o == nil {
 		return nil
 	}
@@ -288,12 +293,15 @@ func decodeArray(c *collector, sel int, path string, raw json.RawMessage) []json
 type object struct {
 	keys []string
 	vals map[string]json.RawMessage
+	// names keeps each parsed member name as written ("\u0061" stays so), so that an
+	// untouched object encodes to exactly its original text.
+	names map[string]json.RawMessage
 }
 
 // decodeObject splits raw (valid JSON, as it comes out of a decoded parent) into its
-// members; it reports and returns nil if raw is not an object. A duplicated member
-// keeps its first position and its last value, as encoding/json does.
-func decodeObject(c *collector, sel int, path string, raw json.RawMessage) *object {
+// members; it reports and returns nil if raw is not an object. A repeated member name
+// is reported: encoding/json would silently keep the last, other readers the first.
+func decodeObject(c *collector, sel int, path string, raw json.RawMessage, isMap bool) *object {
 	if kind(raw) != "object" {
 		c.addf(sel, path, "want an object, got %s", describe(raw))
 		return nil
@@ -304,22 +312,32 @@ func decodeObject(c *collector, sel int, path string, raw json.RawMessage) *obje
 		c.addf(sel, path, "invalid object: %v", err)
 		return nil
 	}
+	o.names = map[string]json.RawMessage{}
 	for dec.More() {
+		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			c.addf(sel, path, "invalid object: %v", err)
 			return nil
 		}
 		key, _ := tok.(string)
+		name := bytes.TrimLeft(raw[start:dec.InputOffset()], ", \t\r\n")
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			c.addf(sel, field(path, key), "invalid value: %v", err)
 			return nil
 		}
-		if _, dup := o.vals[key]; !dup {
-			o.keys = append(o.keys, key)
+		if _, dup := o.vals[key]; dup {
+			member := field(path, key)
+			if isMap {
+				member = index(path, key)
+			}
+			c.addf(sel, member, "appears more than once; a member must be unique (readers disagree on which one wins)")
+			continue
 		}
+		o.keys = append(o.keys, key)
 		o.vals[key] = v
+		o.names[key] = name
 	}
 	return o
 }
@@ -328,7 +346,7 @@ func (o *object) clone() *object {
 	if o == nil {
 		return &object{vals: map[string]json.RawMessage{}}
 	}
-	return &object{keys: slices.Clone(o.keys), vals: maps.Clone(o.vals)}
+	return &object{keys: slices.Clone(o.keys), vals: maps.Clone(o.vals), names: o.names}
 }
 
 // unknown returns the members whose names are not in known, or nil.
@@ -382,9 +400,12 @@ func (o *object) encode() (json.RawMessage, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		kb, err := marshal(k)
-		if err != nil {
-			return nil, err
+		kb, ok := o.names[k]
+		if !ok {
+			var err error
+			if kb, err = marshal(k); err != nil {
+				return nil, err
+			}
 		}
 		b.Write(kb)
 		b.WriteByte(':')

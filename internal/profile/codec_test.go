@@ -277,6 +277,9 @@ func TestParseReportsEveryMalformedField(t *testing.T) {
 		{"bad expression", `[{"name":"a","namespaceSelector":{"matchExpressions":[{"key":"k","operator":"In","values":"x","value":["y"]}]}}]`, []string{
 			`selectors[0].namespaceSelector.matchExpressions[0].values: want an array, got string "x"`,
 			`selectors[0].namespaceSelector.matchExpressions[0].value: unknown field; an expression has only key, operator and values`}},
+		{"repeated members", `[{"name":"a","objectSelector":{"matchLabels":{"app":"x","app":"y"}},"name":"b"}]`, []string{
+			`selectors[0].name: appears more than once; a member must be unique`,
+			`selectors[0].objectSelector.matchLabels[app]: appears more than once; a member must be unique`}},
 		{"non-string map values", `[{"name":"a","objectSelector":{"matchLabels":{"app":true}},"effect":{"annotations":{"k8s.aliyun.com/eci-with-eip":true}}}]`, []string{
 			`selectors[0].objectSelector.matchLabels[app]: want a string, got boolean true`,
 			`selectors[0].effect.annotations[k8s.aliyun.com/eci-with-eip]: want a string, got boolean true`}},

@@ -64,7 +64,8 @@
 // rewritten, so fields of newer ACK versions survive; an unknown member that looks
 // like a misspelling of a known one ("namspaceSelector") fails validation. Inside a
 // label selector nothing unknown is accepted, because a misspelt "matchLabels" would
-// otherwise leave an empty selector that matches every pod.
+// otherwise leave an empty selector that matches every pod. A member name repeated in
+// one object is an error too: JSON readers disagree on which one counts.
 //
 // # What a matched pod gets
 //

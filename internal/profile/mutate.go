@@ -66,9 +66,9 @@ func pinTo(name string) corev1.NodeSelectorRequirement {
 //     normalNodePrefer: the toleration and a preferred node affinity for nodes that are
 //     not VNodes. Nothing already present is added twice.
 //
-// sel is expected to be valid (as a Matcher's selectors are). Placement is skipped for pods that already name their node (spec.nodeName: static
+// Placement is skipped for pods that already name their node (spec.nodeName: static
 // and pre-bound pods) and for DaemonSet pods, which must stay on their node and cannot
-// run on a VNode anyway.
+// run on a VNode anyway. sel is expected to be valid, as a Matcher's selectors are.
 func Mutate(pod *corev1.Pod, sel Selector) Mutation {
 	m := Mutation{
 		Selector:        sel.Name,

@@ -58,7 +58,7 @@ const (
 	DefaultPolicy = PolicyVirtualNodeOnly
 )
 
-// Policies lists the valid policies, in the order error messages name them.
+// policies lists the valid policies, in the order error messages name them.
 var policies = []Policy{PolicyVirtualNodeOnly, PolicyFair, PolicyNormalNodePrefer}
 
 // Policies returns the valid policy values (for schema validators and docs).

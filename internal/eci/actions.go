@@ -59,6 +59,8 @@ const (
 	maxIDsPerCall     = 20 // ContainerGroupIds, VirtualNodeIds: JSON arrays of ≤20
 	maxTagsPerRequest = 20
 	maxClientToken    = 64
+	maxContainers     = 20 // per instance (limits page)
+	maxVolumes        = 20 // per instance (limits page)
 )
 
 // decodeJSON decodes a success body. Unknown fields are ignored: the API

@@ -3,6 +3,7 @@ package eci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -33,15 +34,80 @@ func (r *CreateContainerGroupRequest) Validate() error {
 	if len(r.Containers) == 0 {
 		return invalidInput(a, "at least one container is required")
 	}
+	if len(r.Containers) > maxContainers {
+		return invalidInput(a, "%d containers; at most %d are allowed per instance", len(r.Containers), maxContainers)
+	}
+	if len(r.Volumes) > maxVolumes {
+		return invalidInput(a, "%d volumes; at most %d are allowed per instance", len(r.Volumes), maxVolumes)
+	}
+	volumes := map[string]bool{}
+	for i, v := range r.Volumes {
+		if err := validateVolume(v); err != "" {
+			return invalidInput(a, "volume %d (%s): %s", i+1, v.Name, err)
+		}
+		if volumes[v.Name] {
+			return invalidInput(a, "volume name %q is used twice", v.Name)
+		}
+		volumes[v.Name] = true
+	}
+	names := map[string]bool{}
+	checkContainer := func(kind string, i int, name, image string, mounts []VolumeMount) *APIError {
+		if name == "" || image == "" {
+			return invalidInput(a, "%s %d: Name and Image are required", kind, i+1)
+		}
+		if names[name] {
+			return invalidInput(a, "container name %q is used twice", name)
+		}
+		names[name] = true
+		for _, m := range mounts {
+			if !volumes[m.Name] {
+				return invalidInput(a, "%s %s mounts volume %q, which is not declared", kind, name, m.Name)
+			}
+			if m.MountPath == "" {
+				return invalidInput(a, "%s %s: the mount of volume %q has no MountPath", kind, name, m.Name)
+			}
+		}
+		return nil
+	}
+	for i, ct := range r.InitContainers {
+		if e := checkContainer("init container", i, ct.Name, ct.Image, ct.VolumeMounts); e != nil {
+			return e
+		}
+	}
 	for i, ct := range r.Containers {
-		if ct.Name == "" || ct.Image == "" {
-			return invalidInput(a, "container %d: Name and Image are required", i+1)
+		if e := checkContainer("container", i, ct.Name, ct.Image, ct.VolumeMounts); e != nil {
+			return e
 		}
 	}
 	if e := checkTags(a, r.Tags); e != nil {
 		return e
 	}
 	return nil
+}
+
+// validateVolume checks that Type names the source that is set. It returns
+// "" when the volume is consistent.
+func validateVolume(v Volume) string {
+	if v.Name == "" {
+		return "Name is required"
+	}
+	set := map[string]bool{
+		VolumeTypeEmptyDir: v.EmptyDir != nil, VolumeTypeNFS: v.NFS != nil, VolumeTypeConfigFile: v.ConfigFile != nil,
+		VolumeTypeDisk: v.Disk != nil, VolumeTypeFlex: v.Flex != nil, VolumeTypeHostPath: v.HostPath != nil,
+	}
+	if _, known := set[v.Type]; !known {
+		return fmt.Sprintf("Type %q is not one of EmptyDirVolume, NFSVolume, ConfigFileVolume, DiskVolume, FlexVolume, HostPathVolume", v.Type)
+	}
+	for typ, isSet := range set {
+		if isSet && typ != v.Type {
+			return fmt.Sprintf("Type is %s but the %s source is set", v.Type, typ)
+		}
+	}
+	// An emptyDir needs no settings; every other type needs its source.
+	if v.Type != VolumeTypeEmptyDir && !set[v.Type] {
+		return fmt.Sprintf("Type is %s but its source is not set", v.Type)
+	}
+	return ""
 }
 
 // WireParams returns the request as the query parameters it is sent as

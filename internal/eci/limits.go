@@ -41,7 +41,11 @@ func undocumentedLimit() Limit { return PerMinute(1000) }
 // Every limit keeps a margin below the server's bucket (a smaller burst and
 // a slower refill) because the client admits a call before it travels:
 // calls admitted evenly can arrive bunched after uneven network and
-// scheduling delays, and the server counts arrivals.
+// scheduling delays, and the server counts arrivals. Calls admitted within
+// a span S arrive within S+J (J = spread of delivery delays), so a client
+// bucket (b, r) under a server bucket (B, R) is safe while
+// b + r·J <= B, i.e. J <= (B-b)/r: 0.67 s for create/delete, and about
+// 54 s for the per-minute limits.
 // Quotas are per account, summed over all clients; a process that shares
 // an account with others should lower these through Config.RateLimits.
 func DefaultRateLimits() map[string]Limit {

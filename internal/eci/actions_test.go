@@ -728,3 +728,37 @@ func TestModelRoundTripThroughEmulator(t *testing.T) {
 	check("emptyDir", fmt.Sprint(vols["mem"].EmptyDirVolumeMedium, " ", vols["mem"].EmptyDirVolumeSizeLimit), "Memory 256Mi")
 	check("flex", fmt.Sprint(vols["flex"].FlexVolumeDriver, " ", vols["flex"].FlexVolumeFsType, " ", vols["flex"].FlexVolumeOptions), `alicloud/disk ext4 {"volumeId":"d-123"}`)
 }
+
+// TestStockOutIsReportedOnTheGroup: a create in a zone without stock is
+// accepted, and the group then shows ScheduleFailed with a NoStock event.
+func TestStockOutIsReportedOnTheGroup(t *testing.T) {
+	e := emulator.StartForTest(t, emulator.Config{
+		Lifecycle: instantLifecycle(),
+		Zones: []emulator.ZoneConfig{{ID: "cn-hangzhou-h", VSwitchIDs: []string{"vsw-h-1"}, Stock: map[string]int{"*": 0}}},
+	})
+	c := newEmulatorClient(t, e)
+	ctx := context.Background()
+	created, err := c.CreateContainerGroup(ctx, &eci.CreateContainerGroupRequest{
+		ContainerGroupName: "no-stock", ClientToken: "no-stock", VSwitchIDs: []string{"vsw-h-1"},
+		Containers: []eci.Container{{Name: "c", Image: "example/web:1.0"}},
+	})
+	if err != nil {
+		t.Fatalf("create is accepted even without stock: %v", err)
+	}
+	var g eci.ContainerGroup
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		groups, err := c.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{ContainerGroupIDs: []string{created.ContainerGroupID}, WithEvent: true})
+		if err != nil || len(groups) != 1 {
+			t.Fatalf("describe: %v %d", err, len(groups))
+		}
+		g = groups[0]
+		if g.Status == eci.StatusScheduleFailed || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !g.StockOut() || !eci.IsTerminalStatus(g.Status) {
+		t.Fatalf("status %s, events %+v: want ScheduleFailed with a NoStock event", g.Status, g.Events)
+	}
+}

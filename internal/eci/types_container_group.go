@@ -84,6 +84,23 @@ func (g *ContainerGroup) Tag(key string) (string, bool) {
 	return "", false
 }
 
+// StockOut reports whether the group failed to schedule for lack of
+// capacity: ECI accepts the create, then the group turns ScheduleFailed with
+// a NoStock / StockExhaust / StockClose event. Callers usually retry such a
+// pod with another zone, spec or instance type; ClassNoStock names the same
+// condition when it comes back as an API error.
+func (g *ContainerGroup) StockOut() bool {
+	if g.Status != StatusScheduleFailed {
+		return false
+	}
+	for _, e := range g.Events {
+		if classifyCode(e.Reason, 0, "") == ClassNoStock {
+			return true
+		}
+	}
+	return false
+}
+
 // ContainerInfo is an application container of a described group.
 type ContainerInfo struct {
 	Name            string               `json:"Name"`

@@ -734,7 +734,7 @@ func TestModelRoundTripThroughEmulator(t *testing.T) {
 func TestStockOutIsReportedOnTheGroup(t *testing.T) {
 	e := emulator.StartForTest(t, emulator.Config{
 		Lifecycle: instantLifecycle(),
-		Zones: []emulator.ZoneConfig{{ID: "cn-hangzhou-h", VSwitchIDs: []string{"vsw-h-1"}, Stock: map[string]int{"*": 0}}},
+		Zones:     []emulator.ZoneConfig{{ID: "cn-hangzhou-h", VSwitchIDs: []string{"vsw-h-1"}, Stock: map[string]int{"*": 0}}},
 	})
 	c := newEmulatorClient(t, e)
 	ctx := context.Background()

@@ -22,6 +22,7 @@ func (e *Emulator) SetZoneClosed(zone string, closed bool) error {
 		return fmt.Errorf("set zone %s closed=%v: no such zone", zone, closed)
 	}
 	e.st.zoneClosed[zi] = closed
+	e.logf("zone %s closed=%v", zone, closed)
 	return nil
 }
 

@@ -378,3 +378,64 @@ func TestVSwitchRandomIsSeeded(t *testing.T) {
 		t.Fatalf("VSwitchRandom used one zone only: %v", a)
 	}
 }
+
+// TestTypedV1Operations drives the v1 SDK's typed requests for the
+// operations it has, junk parameters included.
+func TestTypedV1Operations(t *testing.T) {
+	e, clk, c := fakeEmu(t, func(cfg *Config) {
+		cfg.Lifecycle = LifecycleConfig{Scheduling: -1, ImagePull: -1, ContainerStart: -1, Restarting: time.Second, Updating: time.Second}
+	})
+	req := typedCreate("typed", "nginx:1.25")
+	(*req.Container)[0].ReadinessProbe.InitialDelaySeconds = "3"
+	(*req.Container)[0].ReadinessProbe.TcpSocket.Port = "80"
+	req.Tag = &[]eci.CreateContainerGroupTag{{Key: "owner", Value: "typed"}}
+	req.RestartPolicy = "OnFailure"
+	req.ClientToken = "typed-token"
+	resp, err := c.CreateContainerGroup(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.ContainerGroupId
+	clk.Advance(5 * time.Second)
+
+	ureq := eci.CreateUpdateContainerGroupRequest()
+	ureq.ContainerGroupId = id
+	ureq.Container = &[]eci.UpdateContainerGroupContainer{{Name: "c0", Image: "nginx:1.27"}}
+	if _, err := c.UpdateContainerGroup(ureq); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Second)
+	var full struct {
+		ContainerGroups []struct {
+			Status     string
+			Containers []struct {
+				Image          string
+				ReadinessProbe struct{ InitialDelaySeconds int }
+			}
+		}
+	}
+	mustAPI(t, c, e, "DescribeContainerGroups", map[string]string{"ContainerGroupIds": `["` + id + `"]`}, &full)
+	cg := full.ContainerGroups[0]
+	if cg.Status != "Running" || cg.Containers[0].Image != "nginx:1.27" || cg.Containers[0].ReadinessProbe.InitialDelaySeconds != 3 {
+		t.Fatalf("typed update: %+v", cg)
+	}
+
+	rreq := eci.CreateRestartContainerGroupRequest()
+	rreq.ContainerGroupId = id
+	if _, err := c.RestartContainerGroup(rreq); err != nil {
+		t.Fatal(err)
+	}
+	dreq := eci.CreateDeleteContainerGroupRequest()
+	dreq.ContainerGroupId = id
+	if _, err := c.DeleteContainerGroup(dreq); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	if _, ok := describeOne(t, c, e, id); ok {
+		t.Fatalf("typed delete left the group")
+	}
+	dreq2 := eci.CreateDeleteContainerGroupRequest()
+	dreq2.ContainerGroupId = id
+	_, err = c.DeleteContainerGroup(dreq2)
+	wantCode(t, err, "InvalidParameter.NotFound", 404)
+}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Emulator is one emulated ECI account in one region.
@@ -35,6 +37,9 @@ type Emulator struct {
 
 	faults *faultSet
 	stats  *statsBook
+
+	wsMu    sync.Mutex
+	wsConns map[*websocket.Conn]bool // open exec sessions, closed by Close
 
 	srvMu    sync.Mutex
 	srv      *http.Server
@@ -61,6 +66,7 @@ func New(cfg Config) (*Emulator, error) {
 		faults:      newFaultSet(c.FaultSeed),
 		stats:       newStatsBook(),
 		closed:      make(chan struct{}),
+		wsConns:     map[*websocket.Conn]bool{},
 	}
 	e.valid = newValidators()
 	e.instanceTypes = defaultInstanceTypes()
@@ -123,6 +129,12 @@ func (e *Emulator) Close() error {
 	var err error
 	e.closeOne.Do(func() {
 		close(e.closed)
+		// Hijacked websocket connections are invisible to Shutdown.
+		e.wsMu.Lock()
+		for conn := range e.wsConns {
+			_ = conn.Close()
+		}
+		e.wsMu.Unlock()
 		e.srvMu.Lock()
 		srv := e.srv
 		e.srvMu.Unlock()

@@ -76,7 +76,22 @@ func (e *Emulator) serveExecWebsocket(w http.ResponseWriter, r *http.Request) {
 		code = "UpgradeFailed"
 		return // Upgrade already answered the client
 	}
-	defer conn.Close()
+	e.wsMu.Lock()
+	select {
+	case <-e.closed:
+		e.wsMu.Unlock()
+		_ = conn.Close()
+		return
+	default:
+	}
+	e.wsConns[conn] = true
+	e.wsMu.Unlock()
+	defer func() {
+		e.wsMu.Lock()
+		delete(e.wsConns, conn)
+		e.wsMu.Unlock()
+		_ = conn.Close()
+	}()
 
 	stdinR, stdinW := io.Pipe()
 	go func() {

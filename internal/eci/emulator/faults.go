@@ -79,6 +79,7 @@ func (e *Emulator) SetFault(action string, f Fault) {
 	if action == "" {
 		action = "*"
 	}
+	e.logf("fault for %s: %+v", action, f)
 	fs := e.faults
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -106,6 +107,9 @@ func (e *Emulator) SetOutage(mode OutageMode) {
 	fs := e.faults
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if mode != fs.outage {
+		e.logf("outage %s -> %s", fs.outage, mode)
+	}
 	if mode == fs.outage {
 		return
 	}

@@ -77,6 +77,10 @@ func (n *node) insert(key, value string) error {
 	if len(key) > maxKeyLength {
 		return fmt.Errorf("name longer than %d characters", maxKeyLength)
 	}
+	if value == v1JunkValue {
+		// Not even the path is recorded, so the parent does not look sent.
+		return nil
+	}
 	segs := strings.Split(key, ".")
 	if len(segs) > maxParamDepth {
 		return fmt.Errorf("name nested deeper than %d levels", maxParamDepth)
@@ -114,9 +118,6 @@ func (n *node) insert(key, value string) error {
 			}
 		}
 		cur = next
-	}
-	if value == v1JunkValue {
-		return nil
 	}
 	cur.value, cur.hasValue = value, true
 	return nil

@@ -40,7 +40,7 @@ func TestParseParamsTree(t *testing.T) {
 	if mp := cs[0].Get("VolumeMount").Items(); mp[0].Get("MountPath").String() != "/a" || mp[1].Get("MountPath").String() != "/b" {
 		t.Errorf("mount order wrong")
 	}
-	if cs[0].Get("LivenessProbe").Get("Exec").Get("Command").HasValue() {
+	if cs[0].Get("LivenessProbe").Exists() {
 		t.Errorf("v1 junk value must be treated as absent")
 	}
 	if got := cs[0].Get("ReadinessProbe").Get("Exec").Get("Command").Strings(); !reflect.DeepEqual(got, []string{"true"}) {

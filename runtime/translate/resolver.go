@@ -1,0 +1,99 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+)
+
+// Listers is the Resolver the runtime uses: shared-informer listers for
+// objects (cheap, no API round trip per pod) and the TokenRequest API for
+// service account tokens. Listers return NotFound errors for missing
+// objects, as the Resolver contract requires.
+type Listers struct {
+	ConfigMaps             corev1listers.ConfigMapLister
+	Secrets                corev1listers.SecretLister
+	PersistentVolumeClaims corev1listers.PersistentVolumeClaimLister
+	PersistentVolumes      corev1listers.PersistentVolumeLister
+	ServiceList            corev1listers.ServiceLister
+	// Tokens issues service account tokens (clientset.CoreV1()).
+	Tokens corev1client.ServiceAccountsGetter
+}
+
+var _ Resolver = Listers{}
+
+var errNotConfigured = errors.New("not configured in translate.Listers")
+
+// ConfigMap implements Resolver.
+func (l Listers) ConfigMap(namespace, name string) (*corev1.ConfigMap, error) {
+	if l.ConfigMaps == nil {
+		return nil, fmt.Errorf("ConfigMap lister %w", errNotConfigured)
+	}
+	return l.ConfigMaps.ConfigMaps(namespace).Get(name)
+}
+
+// Secret implements Resolver.
+func (l Listers) Secret(namespace, name string) (*corev1.Secret, error) {
+	if l.Secrets == nil {
+		return nil, fmt.Errorf("Secret lister %w", errNotConfigured)
+	}
+	return l.Secrets.Secrets(namespace).Get(name)
+}
+
+// PersistentVolumeClaim implements Resolver.
+func (l Listers) PersistentVolumeClaim(namespace, name string) (*corev1.PersistentVolumeClaim, error) {
+	if l.PersistentVolumeClaims == nil {
+		return nil, fmt.Errorf("PersistentVolumeClaim lister %w", errNotConfigured)
+	}
+	return l.PersistentVolumeClaims.PersistentVolumeClaims(namespace).Get(name)
+}
+
+// PersistentVolume implements Resolver.
+func (l Listers) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
+	if l.PersistentVolumes == nil {
+		return nil, fmt.Errorf("PersistentVolume lister %w", errNotConfigured)
+	}
+	return l.PersistentVolumes.Get(name)
+}
+
+// Services implements Resolver.
+func (l Listers) Services(namespace string) ([]*corev1.Service, error) {
+	if l.ServiceList == nil {
+		return nil, fmt.Errorf("Service lister %w", errNotConfigured)
+	}
+	return l.ServiceList.Services(namespace).List(labels.Everything())
+}
+
+// ServiceAccountToken implements Resolver with a TokenRequest bound to the
+// pod, as the kubelet makes for projected token volumes.
+func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string,
+	expirationSeconds int64, boundPod *corev1.Pod) (string, time.Time, error) {
+	if l.Tokens == nil {
+		return "", time.Time{}, fmt.Errorf("token client %w", errNotConfigured)
+	}
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		Audiences:         audiences,
+		ExpirationSeconds: &expirationSeconds,
+	}}
+	if boundPod != nil {
+		req.Spec.BoundObjectRef = &authenticationv1.BoundObjectReference{
+			Kind: "Pod", APIVersion: "v1", Name: boundPod.Name, UID: boundPod.UID,
+		}
+	}
+	res, err := l.Tokens.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("create token for service account %s/%s: %w", namespace, serviceAccount, err)
+	}
+	if res.Status.Token == "" {
+		return "", time.Time{}, fmt.Errorf("create token for service account %s/%s: the API server returned no token", namespace, serviceAccount)
+	}
+	return res.Status.Token, res.Status.ExpirationTimestamp.Time, nil
+}

@@ -270,3 +270,7 @@ func hasWarning(ws []translate.Warning, field string, reason translate.WarningRe
 	}
 	return false
 }
+
+func translatePod(p *corev1.Pod, r translate.Resolver) (*translate.Result, error) {
+	return translate.Pod(context.Background(), p, vnode(), r)
+}

@@ -164,8 +164,9 @@ func actUpdateContainerGroup(c *call) (any, *apiError) {
 		}
 	}
 	readPodLevel(c, &next)
-	if tags := c.p.Get("Tag"); tags.Exists() {
-		g.tags = readTags(c, tags, 64)
+	newTags, replaceTags := g.tags, c.p.Get("Tag").Exists()
+	if replaceTags {
+		newTags = readTags(c, c.p.Get("Tag"), 64)
 	}
 	cpu := c.rd.float(c.p.Get("Cpu"), 0)
 	mem := c.rd.float(c.p.Get("Memory"), 0)
@@ -185,6 +186,7 @@ func actUpdateContainerGroup(c *call) (any, *apiError) {
 		g.pendingCPU, g.pendingMem = cands[0].cpu, cands[0].mem
 	}
 	c.tokenSeen(g.id)
+	g.tags = newTags
 	g.pendingUpdate = &next
 	g.prevStatus = g.status
 	g.status = stUpdating

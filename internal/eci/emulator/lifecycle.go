@@ -122,7 +122,8 @@ func (g *group) finish(t time.Time, st string, s *state) {
 			c.terminate(t, 137, "Killed", "", 9)
 		}
 		c.phase, c.nextAt, c.readyAt, c.ready = phDone, time.Time{}, time.Time{}, false
-		if c.cur.State == "Waiting" {
+		if c.cur.State == "Waiting" && st != stScheduleFailed {
+			// A container that never ran ends with the group.
 			c.cur = ctrState{State: "Terminated", Reason: "ContainerCannotRun", ExitCode: 0, FinishedAt: t}
 		}
 	}

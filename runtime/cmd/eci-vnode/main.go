@@ -25,6 +25,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "eci-vnode %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
+	case "node":
+		return nodeCommand(args[1:], stdout, stderr, os.Getenv)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -39,6 +41,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: eci-vnode <subcommand> [flags]
 
 subcommands:
+  node              run the virtual kubelet of one VNode (see eci-vnode node --help)
   version           print the runtime version
 `)
 }

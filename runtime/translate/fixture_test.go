@@ -2,6 +2,8 @@ package translate_test
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -274,3 +276,7 @@ func hasWarning(ws []translate.Warning, field string, reason translate.WarningRe
 func translatePod(p *corev1.Pod, r translate.Resolver) (*translate.Result, error) {
 	return translate.Pod(context.Background(), p, vnode(), r)
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

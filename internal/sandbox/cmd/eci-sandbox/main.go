@@ -1,0 +1,53 @@
+// Command eci-sandbox builds the sandbox's tools and runs a sandbox in the background for
+// `make tools`, `make demo` and `make docs`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "tools":
+		return cmdTools(ctx, args[1:], stdout, stderr)
+	case "up":
+		return cmdUp(ctx, args[1:], stdout, stderr)
+	case "down":
+		return cmdDown(ctx, args[1:], stdout, stderr)
+	case serveVerb:
+		return cmdServe(ctx, args[1:], stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "eci-sandbox: unknown verb %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: eci-sandbox <verb> [flags]
+
+verbs:
+  tools [--print-bin-dir]             build or reuse every tool (control plane, etcd, terraform, eci-vnode)
+  up --state-dir DIR [--workers N]    start a sandbox in the background and print its kubeconfig
+  down --state-dir DIR                stop the sandbox running in DIR
+`)
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
+)
+
+// stopWait bounds the supervisor's orderly stop; `down` waits a little longer than this.
+const stopWait = 45 * time.Second
+
+// cmdServe is the background supervisor `up` starts: it runs the sandbox until SIGTERM or
+// SIGINT (ctx), then stops it. Its children die with it even if it is SIGKILLed (Pdeathsig).
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet(serveVerb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", "", "state directory")
+	workers := fs.Int("workers", 2, "number of worker nodes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	dir, err := absDir(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "eci-sandbox serve: %v\n", err)
+		return 2
+	}
+	pidFile := filepath.Join(dir, pidFileName)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		fmt.Fprintf(stderr, "eci-sandbox serve: write pid file: %v\n", err)
+		return 1
+	}
+	defer os.Remove(pidFile)
+	tools, err := readTools(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "eci-sandbox serve: read tools (run `up`, not `serve`): %v\n", err)
+		return 1
+	}
+	n := *workers
+	if n == 0 {
+		n = -1 // the flag says "0 workers"; the API spells that as negative
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, Workers: n, Log: stderr, Tools: tools})
+	if err != nil {
+		fmt.Fprintf(stderr, "eci-sandbox serve: %v\n", err)
+		return 1
+	}
+	readyFile := filepath.Join(dir, readyFileName)
+	info := readyInfo{PID: os.Getpid(), Kubeconfig: sb.Kubeconfig(), Server: sb.Server(), Ports: sb.Ports(), BinDir: tools.BinDir, Workers: max(*workers, 0)}
+	if err := writeJSON(readyFile, info); err != nil {
+		fmt.Fprintf(stderr, "eci-sandbox serve: write ready file: %v\n", err)
+		_ = sb.Stop(context.Background())
+		return 1
+	}
+	fmt.Fprintf(stderr, "eci-sandbox serve: ready; waiting for SIGTERM\n")
+	<-ctx.Done()
+	os.Remove(readyFile)
+	fmt.Fprintf(stderr, "eci-sandbox serve: stopping\n")
+	sctx, cancel := context.WithTimeout(context.Background(), stopWait)
+	defer cancel()
+	if err := sb.Stop(sctx); err != nil {
+		fmt.Fprintf(stderr, "eci-sandbox serve: stop: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "eci-sandbox serve: stopped\n")
+	return 0
+}

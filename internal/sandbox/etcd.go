@@ -1,0 +1,76 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// etcdCandidates are where Debian's etcd-server package puts the server binary.
+var etcdCandidates = [...]string{"etcd", "/usr/bin/etcd"}
+
+// ensureEtcd returns the etcd server binary, installing Debian's etcd-server package when it
+// is missing. Debian ships 3.4, which this apiserver still talks to. The package may start a
+// system etcd on the default ports; it is stopped and disabled, since the sandbox runs its
+// own etcd on a random port and a stray one only wastes memory.
+func ensureEtcd(ctx context.Context, p progress, cacheRoot string) (string, error) {
+	if path := lookPathAny(etcdCandidates[:]...); path != "" {
+		p.printf("etcd: using %s", path)
+		return path, nil
+	}
+	if err := os.MkdirAll(cacheRoot, 0o755); err != nil {
+		return "", fmt.Errorf("create tool cache %s: %w", cacheRoot, err)
+	}
+	// dpkg has its own lock, but failing on it is worse than waiting for a sibling test binary.
+	unlock, err := lockFile(ctx, filepath.Join(cacheRoot, ".lock-apt"), func() {
+		p.printf("waiting for another process that is installing etcd ...")
+	})
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if path := lookPathAny(etcdCandidates[:]...); path != "" {
+		return path, nil
+	}
+	if os.Geteuid() != 0 {
+		return "", errors.New("etcd is not installed and installing it needs root: run `apt-get install -y etcd-server` (Debian) and retry")
+	}
+	err = p.longStep(ctx, "installing etcd (apt-get install -y etcd-server) ...", 30*time.Second, func() error {
+		env := []string{"DEBIAN_FRONTEND=noninteractive"}
+		install := []string{"install", "-y", "--no-install-recommends", "etcd-server"}
+		if _, err := runStep(ctx, "install etcd", "", env, "apt-get", install...); err == nil {
+			return nil
+		}
+		// A fresh machine has no package lists yet.
+		if _, err := runStep(ctx, "update apt package lists", "", env, "apt-get", "update"); err != nil {
+			return err
+		}
+		_, err := runStep(ctx, "install etcd", "", env, "apt-get", install...)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	stopSystemEtcd(ctx)
+	path := lookPathAny(etcdCandidates[:]...)
+	if path == "" {
+		return "", errors.New("install etcd: apt-get install etcd-server succeeded but no etcd binary is on PATH or in /usr/bin")
+	}
+	return path, nil
+}
+
+// stopSystemEtcd stops and disables the service the package may have started; on machines
+// without systemd or without the service these commands fail, which is fine.
+func stopSystemEtcd(ctx context.Context) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		_, _ = runStep(ctx, "stop system etcd", "", nil, "systemctl", "disable", "--now", "etcd")
+		return
+	}
+	if _, err := os.Stat("/etc/init.d/etcd"); err == nil {
+		_, _ = runStep(ctx, "stop system etcd", "", nil, "/etc/init.d/etcd", "stop")
+		_, _ = runStep(ctx, "disable system etcd", "", nil, "update-rc.d", "etcd", "disable")
+	}
+}

@@ -65,6 +65,7 @@ func actDeleteContainerGroup(c *call) (any, *apiError) {
 			grace = g.spec.TerminationGrace
 		}
 		g.phaseUntil = c.now.Add(grace)
+		g.touch()
 		for _, ct := range g.allContainers() {
 			if ct.phase == phRunning {
 				g.addEvent(c.now, "Normal", "Killing", "Stopping container "+ct.spec.Name, "K8sAgent", ct.spec.Name)
@@ -95,6 +96,7 @@ func actRestartContainerGroup(c *call) (any, *apiError) {
 	g.status = stRestarting
 	g.lastChange = c.now
 	g.phaseUntil = c.now.Add(c.e.cfg.Lifecycle.Restarting)
+	g.touch()
 	g.deadlineAt, g.pendingTimeoutAt = g.deadlineAtAfterRestart(), time.Time{}
 	for _, ct := range g.allContainers() {
 		if ct.phase == phRunning {
@@ -192,6 +194,7 @@ func actUpdateContainerGroup(c *call) (any, *apiError) {
 	g.status = stUpdating
 	g.lastChange = c.now
 	g.phaseUntil = c.now.Add(c.e.cfg.Lifecycle.Updating)
+	g.touch()
 	g.refreshConditions(c.now)
 	return struct{}{}, nil
 }

@@ -13,11 +13,20 @@ import (
 
 const maxStepsPerAdvance = 100000 // guards against a transition loop bug
 
-// advance applies the due transitions of one group.
+// advance applies the due transitions of one group. The time of the next
+// transition is cached so that idle groups cost nothing per request;
+// handlers that change a group's deadlines call touch to drop the cache.
 func (g *group) advance(now time.Time, s *state) {
+	if g.wakeKnown && (g.wake.IsZero() || g.wake.After(now)) {
+		return
+	}
 	for i := 0; i < maxStepsPerAdvance; i++ {
 		t, fire := g.nextDue(s)
 		if fire == nil || t.After(now) {
+			g.wake, g.wakeKnown = t, true
+			if fire == nil {
+				g.wake = time.Time{}
+			}
 			return
 		}
 		fire(t)
@@ -28,6 +37,10 @@ func (g *group) advance(now time.Time, s *state) {
 		}
 	}
 }
+
+// touch forgets the cached next-transition time after a handler changed
+// the group.
+func (g *group) touch() { g.wakeKnown = false }
 
 func earliest(t time.Time, fire func(time.Time), ct time.Time, cfire func(time.Time)) (time.Time, func(time.Time)) {
 	if ct.IsZero() || cfire == nil {

@@ -226,6 +226,8 @@ type group struct {
 	conds                  map[string]condition
 	pendingUpdate          *groupSpec
 	pendingCPU, pendingMem float64
+	wake                   time.Time // cached next transition (zero = none)
+	wakeKnown              bool
 	ipReleased             bool
 	gone                   bool
 }

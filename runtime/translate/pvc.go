@@ -79,7 +79,7 @@ func (t *translator) claimVolume(field, claim string, readOnly bool) (eci.Volume
 		f := src.FlexVolume
 		return flexVolume(f.Driver, f.FSType, f.Options), volumeInfo{kind: volFlex, readOnly: readOnly || f.ReadOnly}
 	case src.HostPath != nil || src.Local != nil:
-		t.c.fail(field, ReasonUnsupported, "PersistentVolume %s is a node-local volume; an ECI instance has no node disk to mount. %s", pv.Name, persistentAlternative)
+		t.c.fail(field, ReasonUnsupported, "PersistentVolume %s is a node-local volume, and an ECI instance has no node disk to mount; %s", pv.Name, persistentAlternative)
 	default:
 		t.c.fail(field, ReasonUnsupported, "PersistentVolume %s has a volume type ECI cannot mount; %s", pv.Name, persistentAlternative)
 	}

@@ -107,7 +107,7 @@ func TestClaimProblems(t *testing.T) {
 			want: "MissingReference spec.volumes[0].persistentVolumeClaim: PersistentVolume pv-gone (bound to claim shop/data) does not exist; the pod is retried until it does"},
 		{name: "local volume", claim: "data", objs: []runtime.Object{boundClaim("data", "local-1"),
 			pv("local-1", corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: "/mnt/disks/ssd1"}})},
-			want: "Unsupported spec.volumes[0].persistentVolumeClaim: PersistentVolume local-1 is a node-local volume; an ECI instance has no node disk to mount. use a PersistentVolume on NAS (NFS) or an Alibaba Cloud disk (CSI driver diskplugin.csi.alibabacloud.com)"},
+			want: "Unsupported spec.volumes[0].persistentVolumeClaim: PersistentVolume local-1 is a node-local volume, and an ECI instance has no node disk to mount; use a PersistentVolume on NAS (NFS) or an Alibaba Cloud disk (CSI driver diskplugin.csi.alibabacloud.com)"},
 		{name: "other CSI driver", claim: "data", objs: []runtime.Object{boundClaim("data", "ebs"),
 			pv("ebs", corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "ebs.csi.aws.com", VolumeHandle: "vol-1"}})},
 			want: "Unsupported spec.volumes[0].persistentVolumeClaim: PersistentVolume ebs uses CSI driver ebs.csi.aws.com, which ECI cannot mount; use a PersistentVolume on NAS (NFS) or an Alibaba Cloud disk (CSI driver diskplugin.csi.alibabacloud.com)"},

@@ -2,15 +2,15 @@
 // server: point an SDK client's Domain at the printed endpoint (plain
 // HTTP) and sign with one of the printed credentials.
 //
-//	go run ./internal/eci/emulator/cmd/eci-emulator [-listen 127.0.0.1:0] [-config file.json] [-fake-clock]
+//	go run ./internal/eci/emulator/cmd/eci-emulator [-listen 127.0.0.1:0] [-config file.json] [-fake-clock] [-v]
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -21,18 +21,32 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "eci-emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
-	configPath := flag.String("config", "", "JSON configuration file (fields of emulator.Config; durations as \"30s\")")
-	fakeClock := flag.Bool("fake-clock", false, "run on a fake clock advanced through POST /_admin/clock")
-	verbose := flag.Bool("v", false, "log notable events")
-	flag.Parse()
+// Info is what the command prints once it listens.
+type Info struct {
+	Endpoint    string                `json:"endpoint"`
+	Region      string                `json:"region"`
+	Credentials []emulator.Credential `json:"credentials"`
+	Admin       string                `json:"admin"`
+}
+
+// run serves until ctx ends; it prints Info as one JSON document first.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("eci-emulator", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	configPath := fs.String("config", "", "JSON configuration file (fields of emulator.Config; durations as \"30s\")")
+	fakeClock := fs.Bool("fake-clock", false, "run on a fake clock advanced through POST /_admin/clock")
+	verbose := fs.Bool("v", false, "log fault, outage and zone changes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	var cfg emulator.Config
 	if *configPath != "" {
@@ -57,19 +71,14 @@ func run() error {
 	if err := e.Start(*listen); err != nil {
 		return err
 	}
-	info := map[string]any{
-		"endpoint":    e.Endpoint(),
-		"region":      e.Region(),
-		"credentials": e.Credentials(),
-		"admin":       "http://" + e.Endpoint() + "/_admin/",
-	}
+	info := Info{Endpoint: e.Endpoint(), Region: e.Region(), Credentials: e.Credentials(), Admin: "http://" + e.Endpoint() + "/_admin/"}
 	out, _ := json.MarshalIndent(info, "", "  ")
-	fmt.Println(string(out))
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if _, err := fmt.Fprintln(stdout, string(out)); err != nil {
+		_ = e.Close()
+		return fmt.Errorf("print endpoint: %w", err)
+	}
 	<-ctx.Done()
-	if err := e.Close(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := e.Close(); err != nil {
 		return fmt.Errorf("close: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,7 +134,7 @@ func (t *translator) annotation(key, v string, all map[string]string) {
 		if n, msg := parseInt(v, 1, -1, "physical cores"); msg != "" {
 			t.bad(key, v, msg)
 		} else {
-			r.CPUOptionsCore = int32(min(n, 1<<30))
+			r.CPUOptionsCore = int32(min(n, math.MaxInt32))
 		}
 	case annLegacyCPUThreads:
 		if n, msg := parseInt(v, 1, 2, "threads per core"); msg != "" {
@@ -326,12 +327,12 @@ func (t *translator) annotation(key, v string, all map[string]string) {
 		t.setBool(key, v, &r.AutoCreateEIP)
 		t.ann.withEIP = r.AutoCreateEIP != nil && *r.AutoCreateEIP
 	case annEIPBandwidth:
-		n, msg := parseInt(v, 1, 1<<30, "Mbit/s")
+		n, msg := parseInt(v, 1, -1, "Mbit/s")
 		if msg != "" {
 			t.bad(key, v, msg)
 			return
 		}
-		r.EIPBandwidth = int32(n)
+		r.EIPBandwidth = int32(min(n, math.MaxInt32))
 	case annEIPCommonBandwidth:
 		if msg := checkID(v, "cbwp-"); msg != "" {
 			t.bad(key, v, msg)
@@ -379,12 +380,12 @@ func (t *translator) annotation(key, v string, all map[string]string) {
 	case annFixedIP:
 		t.setBool(key, v, &r.FixedIP)
 	case annFixedIPRetainHour:
-		n, msg := parseInt(v, 1, 1<<30, "hours")
+		n, msg := parseInt(v, 1, -1, "hours")
 		if msg != "" {
 			t.bad(key, v, msg)
 			return
 		}
-		r.FixedIPRetainHour = eci.Ptr(int32(n))
+		r.FixedIPRetainHour = eci.Ptr(int32(min(n, math.MaxInt32)))
 	case annIngressBandwidth:
 		if n, msg := parseBandwidth(v); msg != "" {
 			t.bad(key, v, msg)

@@ -69,6 +69,18 @@ func TestDNSPolicies(t *testing.T) {
 	}
 }
 
+// k8s.aliyun.com/eci-custom-dnsconfig under dnsPolicy Default replaces
+// ECI's default resolvers (the hybrid-cloud case it exists for).
+func TestCustomDNSAnnotationWithDefaultPolicy(t *testing.T) {
+	p := pod("hybrid", ctr("app", "img"))
+	p.Spec.DNSPolicy = corev1.DNSDefault
+	p.Annotations = map[string]string{"k8s.aliyun.com/eci-custom-dnsconfig": `{"nameservers":["10.1.0.2","10.1.0.3"],"options":"timeout:1"}`}
+	expectWire(t, wire(t, run(t, p, vnode(), cluster(t)).Request), map[string]string{
+		"DnsPolicy": "None", "DnsConfig.NameServer.1": "10.1.0.2", "DnsConfig.NameServer.2": "10.1.0.3",
+		"DnsConfig.Search.1": absent, "DnsConfig.Option.1.Name": "timeout", "DnsConfig.Option.1.Value": "1",
+	})
+}
+
 func TestHostnameAndAliases(t *testing.T) {
 	c := ctr("app", "img")
 	p := pod("db-0", c)

@@ -97,7 +97,9 @@ func actRestartContainerGroup(c *call) (any, *apiError) {
 	g.lastChange = c.now
 	g.phaseUntil = c.now.Add(c.e.cfg.Lifecycle.Restarting)
 	g.touch()
-	g.deadlineAt, g.pendingTimeoutAt = g.deadlineAtAfterRestart(), time.Time{}
+	// ActiveDeadlineSeconds keeps counting from the first start: a restart
+	// does not extend an instance's lifetime.
+	g.pendingTimeoutAt = time.Time{}
 	for _, ct := range g.allContainers() {
 		if ct.phase == phRunning {
 			g.addEvent(c.now, "Normal", "Killing", "Stopping container "+ct.spec.Name, "K8sAgent", ct.spec.Name)
@@ -109,10 +111,6 @@ func actRestartContainerGroup(c *call) (any, *apiError) {
 	g.refreshConditions(c.now)
 	return struct{}{}, nil
 }
-
-// deadlineAtAfterRestart keeps ActiveDeadlineSeconds counting from the
-// first start: a restart does not extend an instance's lifetime.
-func (g *group) deadlineAtAfterRestart() time.Time { return g.deadlineAt }
 
 func actUpdateContainerGroup(c *call) (any, *apiError) {
 	g, ae := c.readGroup()

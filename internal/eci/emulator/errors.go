@@ -25,13 +25,6 @@ func errMissing(param string) *apiError {
 		"The input parameter %q that is mandatory for processing this request is not supplied.", param)
 }
 
-func errMissingCode(param string) *apiError {
-	// ECI reports several missing fields with a field-specific code
-	// (e.g. MissingParameter.ContainerGroupName); keep both shapes available.
-	return newErr(http.StatusBadRequest, "MissingParameter."+param,
-		"The input parameter %q that is mandatory for processing this request is not supplied.", param)
-}
-
 func errInvalid(param, format string, args ...any) *apiError {
 	msg := fmt.Sprintf("The specified parameter %q is not valid.", param)
 	if format != "" {

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"encoding/base64"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -317,8 +316,4 @@ func hasEnv(c containerSpec, key, val string) bool {
 		}
 	}
 	return false
-}
-
-func describeResources(cpu, mem float64) string {
-	return fmt.Sprintf("%s vCPU / %s GiB", fmtNum(cpu), fmtNum(mem))
 }

@@ -40,13 +40,11 @@ func DecodeJSON(data []byte, v any) error {
 	return nil
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
-
 func fixDurations(node any, t reflect.Type, path string) (any, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == durationType {
+	if t == reflect.TypeFor[time.Duration]() {
 		if s, ok := node.(string); ok {
 			d, err := time.ParseDuration(s)
 			if err != nil {

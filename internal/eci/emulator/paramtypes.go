@@ -18,16 +18,6 @@ func (r *reader) fail(e *apiError) {
 	}
 }
 
-func (r *reader) str(v Value) string { return v.String() }
-
-// required returns the value or records MissingParameter.
-func (r *reader) required(v Value) string {
-	if !v.HasValue() || v.String() == "" {
-		r.fail(errMissing(v.Path()))
-	}
-	return v.String()
-}
-
 func (r *reader) int(v Value, def int64) int64 {
 	if !v.HasValue() || v.String() == "" {
 		return def

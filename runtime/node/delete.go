@@ -1,0 +1,85 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// DeletePod deletes the pod's instance. The pod keeps its status until the
+// poller sees the instance gone, then gets a terminal status, which lets
+// virtual-kubelet remove the pod object; ECI applies the instance's
+// termination grace period. A pod deleted with grace period 0 (kubectl
+// delete --force) deletes its instance with Force.
+func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
+	p.mu.Lock()
+	t, ok := p.byUID[pod.UID]
+	if !ok {
+		p.mu.Unlock()
+		return errdefs.NotFoundf("pod %s/%s (uid %s) is not on this VNode", pod.Namespace, pod.Name, pod.UID)
+	}
+	status := t.pod.Status
+	t.pod = pod.DeepCopy()
+	t.pod.Status = status
+	prev := t.state
+	t.state = stateDeleting
+	hasInstance := t.instanceID != ""
+	p.mu.Unlock()
+
+	switch {
+	case prev == stateCreating:
+		// processCreate sees stateDeleting when its call returns and deletes
+		// the instance it made.
+		return nil
+	case !hasInstance:
+		p.finishDeletion(t, "the pod was deleted before an ECI instance was created")
+		return nil
+	}
+	if err := p.deleteInstance(ctx, t); err != nil {
+		p.mu.Lock()
+		t.state = prev
+		p.mu.Unlock()
+		p.event(t, corev1.EventTypeWarning, "ECIDeleteFailed", err.Error())
+		return err
+	}
+	return nil
+}
+
+// finishDeletion reports the terminal status of a deleted pod and forgets it.
+func (p *Provider) finishDeletion(t *tracked, msg string) {
+	now := p.now()
+	p.mu.Lock()
+	st := t.pod.Status.DeepCopy()
+	if st.Phase != corev1.PodSucceeded && st.Phase != corev1.PodFailed {
+		st.ContainerStatuses = terminatedStatuses(t.pod.Spec.Containers, st.ContainerStatuses, ReasonInstanceDeleted, msg, now)
+		st.InitContainerStatuses = terminatedStatuses(t.pod.Spec.InitContainers, st.InitContainerStatuses, ReasonInstanceDeleted, msg, now)
+		st.Phase = corev1.PodSucceeded
+		for _, cs := range st.ContainerStatuses {
+			if cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0 {
+				st.Phase = corev1.PodFailed
+			}
+		}
+		for i := range st.Conditions {
+			if st.Conditions[i].Type == corev1.PodReady || st.Conditions[i].Type == corev1.ContainersReady {
+				st.Conditions[i].Status = corev1.ConditionFalse
+			}
+		}
+	}
+	t.pod.Status = *st
+	out := t.pod.DeepCopy()
+	if cur, ok := p.byUID[t.pod.UID]; ok && cur == t {
+		delete(p.byUID, t.pod.UID)
+		if p.byKey[podKey(t.pod.Namespace, t.pod.Name)] == t.pod.UID {
+			delete(p.byKey, podKey(t.pod.Namespace, t.pod.Name))
+		}
+	}
+	p.mu.Unlock()
+	p.log.Info("pod deleted", "pod", podKey(out.Namespace, out.Name), "uid", out.UID, "detail", msg)
+	p.publish([]*corev1.Pod{out})
+}
+
+func instanceGoneMessage(id string) string {
+	return fmt.Sprintf("ECI instance %s was deleted with the pod", id)
+}

@@ -1,0 +1,18 @@
+package node
+
+import (
+	"context"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+)
+
+// ECI is the part of the ECI API the node uses. *eci.Client implements it;
+// the interface exists so the node states what it depends on.
+type ECI interface {
+	CreateContainerGroup(ctx context.Context, req *eci.CreateContainerGroupRequest) (*eci.CreateContainerGroupResponse, error)
+	DeleteContainerGroup(ctx context.Context, req *eci.DeleteContainerGroupRequest) error
+	DescribeAllContainerGroups(ctx context.Context, req *eci.DescribeContainerGroupsRequest) ([]eci.ContainerGroup, error)
+	DescribeRegions(ctx context.Context) (*eci.DescribeRegionsResponse, error)
+}
+
+var _ ECI = (*eci.Client)(nil)

@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	"github.com/virtual-kubelet/virtual-kubelet/node/api"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
+)
+
+// kubeletAPI completes nodeutil.Provider. The kubelet HTTP API (logs, exec,
+// stats) is not served by this runtime yet — nodeutil starts no HTTP server
+// without a TLS config and handler, so these are never reached; they answer
+// with a clear error should a handler be attached before runtime/kubeletapi
+// exists.
+type kubeletAPI struct{ *Provider }
+
+func notServed(what string) error {
+	return errdefs.InvalidInput(fmt.Sprintf("%s is not served by eci-vnode yet", what))
+}
+
+func (kubeletAPI) GetContainerLogs(context.Context, string, string, string, api.ContainerLogOpts) (io.ReadCloser, error) {
+	return nil, notServed("kubectl logs")
+}
+
+func (kubeletAPI) RunInContainer(context.Context, string, string, string, []string, api.AttachIO) error {
+	return notServed("kubectl exec")
+}
+
+func (kubeletAPI) AttachToContainer(context.Context, string, string, string, api.AttachIO) error {
+	return notServed("kubectl attach")
+}
+
+func (kubeletAPI) GetStatsSummary(context.Context) (*statsv1alpha1.Summary, error) {
+	return nil, notServed("/stats/summary")
+}
+
+func (kubeletAPI) GetMetricsResource(context.Context) ([]*dto.MetricFamily, error) {
+	return nil, notServed("/metrics/resource")
+}
+
+func (kubeletAPI) PortForward(context.Context, string, string, int32, io.ReadWriteCloser) error {
+	return notServed("kubectl port-forward")
+}
+
+func metaName(namespace, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: namespace, Name: name}
+}

@@ -1,0 +1,346 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
+)
+
+// podState is where a pod is in its life on this VNode.
+type podState int
+
+const (
+	stateQueued   podState = iota // waiting for a create attempt
+	stateCreating                 // a create call is in flight
+	stateCreated                  // the instance exists; the poller owns the status
+	stateRefused                  // never sent to ECI (unsupported or invalid); status explains why
+	stateDeleting                 // delete requested; waiting for the instance to go
+)
+
+// tracked is the runtime's record of one pod (by UID).
+type tracked struct {
+	pod        *corev1.Pod // latest spec from Kubernetes; Status is what we report
+	state      podState
+	instanceID string
+	attempt    int       // create attempts after a ScheduleFailed instance; part of the ClientToken
+	createdAt  time.Time // when the create call returned
+	lastReason string    // last retry reason/message pair, to emit an Event only when it changes
+	events     map[string]int32
+	failFast   bool // k8s.aliyun.com/eci-fail-strategy: fail-fast
+}
+
+// clientToken makes creates idempotent: the first attempt uses the pod UID
+// itself, a retry after ECI gave up on an instance (ScheduleFailed) needs a
+// new token or ECI would return the failed instance again.
+func (t *tracked) clientToken() string {
+	if t.attempt == 0 {
+		return string(t.pod.UID)
+	}
+	return fmt.Sprintf("%s-%d", t.pod.UID, t.attempt)
+}
+
+// Provider runs the pods bound to one VNode as ECI container groups. It
+// implements virtual-kubelet's PodLifecycleHandler and PodNotifier.
+//
+// Creates never block the virtual-kubelet pod controller: CreatePod records
+// the pod and queues it, and this runtime's own queue retries with capped
+// back-off for as long as the pod exists. That sidesteps the library's
+// 20-retries-then-forgotten behaviour and keeps the pod's status explaining
+// what is happening at every step.
+type Provider struct {
+	cfg      Config
+	eci      ECI
+	vnode    translate.VNode
+	resolver translate.Resolver
+	kube     kubernetes.Interface
+	pods     corev1listers.PodLister
+	recorder record.EventRecorder
+	log      *slog.Logger
+	metrics  *Metrics
+	now      func() time.Time
+
+	queue workqueue.TypedRateLimitingInterface[types.UID]
+	poke  chan struct{} // asks the poller for an early round
+
+	mu        sync.Mutex
+	byUID     map[types.UID]*tracked
+	byKey     map[string]types.UID // namespace/name -> UID
+	notify    func(*corev1.Pod)
+	orphans   map[string]time.Time // instance ID -> first seen without a pod
+	inventory chan struct{}        // closed after the first complete listing of our instances
+	synced    func() bool          // reports whether the pod informer has synced
+}
+
+// ProviderDeps are the collaborators of a Provider.
+type ProviderDeps struct {
+	ECI ECI
+	// Resolver reads the objects pods refer to (ConfigMaps, Secrets, PVCs...).
+	Resolver translate.Resolver
+	Kube     kubernetes.Interface
+	Pods     corev1listers.PodLister
+	Recorder record.EventRecorder
+	Log      *slog.Logger
+	Metrics  *Metrics
+	// PodsSynced reports whether the pod informer behind Pods has synced;
+	// orphans are only judged after it has.
+	PodsSynced func() bool
+}
+
+// NewProvider builds a Provider. Call Run to start its workers.
+func NewProvider(cfg Config, d ProviderDeps) *Provider {
+	cfg.Defaults()
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(nil)
+	}
+	limiter := workqueue.NewTypedMaxOfRateLimiter[types.UID](
+		workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](cfg.CreateBackoffBase, cfg.CreateBackoffMax),
+		&workqueue.TypedBucketRateLimiter[types.UID]{Limiter: newLimiter(cfg.CreateQPS, cfg.CreateBurst)},
+	)
+	return &Provider{
+		cfg:       cfg,
+		eci:       d.ECI,
+		vnode:     cfg.vnode(),
+		resolver:  d.Resolver,
+		kube:      d.Kube,
+		pods:      d.Pods,
+		recorder:  d.Recorder,
+		log:       d.Log,
+		metrics:   d.Metrics,
+		now:       time.Now,
+		queue:     workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "eci-create"}),
+		poke:      make(chan struct{}, 1),
+		byUID:     map[types.UID]*tracked{},
+		byKey:     map[string]types.UID{},
+		orphans:   map[string]time.Time{},
+		inventory: make(chan struct{}),
+		synced:    d.PodsSynced,
+	}
+}
+
+func podKey(namespace, name string) string { return namespace + "/" + name }
+
+// CreatePod records the pod and queues its instance creation; it returns at
+// once. Pods a VNode cannot run are refused here with a status and an Event.
+func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
+	pod = pod.DeepCopy()
+	p.mu.Lock()
+	if t, ok := p.byUID[pod.UID]; ok {
+		// Adopted during recovery before virtual-kubelet saw the pod.
+		t.pod.Spec, t.pod.ObjectMeta = pod.Spec, pod.ObjectMeta
+		p.mu.Unlock()
+		return nil
+	}
+	t := &tracked{pod: pod, events: map[string]int32{}}
+	p.byUID[pod.UID] = t
+	p.byKey[podKey(pod.Namespace, pod.Name)] = pod.UID
+	p.mu.Unlock()
+
+	p.setPending(t, ReasonCreating, "waiting to create the ECI instance")
+	p.queue.Add(pod.UID)
+	return nil
+}
+
+// UpdatePod takes the new spec and metadata. ECI instances are immutable in
+// what Kubernetes allows to change on a running pod (image changes recreate
+// pods through their controllers), so nothing is sent to ECI.
+func (p *Provider) UpdatePod(_ context.Context, pod *corev1.Pod) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.byUID[pod.UID]
+	if !ok {
+		return errdefs.NotFoundf("pod %s/%s (uid %s) is not known to this VNode", pod.Namespace, pod.Name, pod.UID)
+	}
+	status := t.pod.Status
+	t.pod = pod.DeepCopy()
+	t.pod.Status = status
+	return nil
+}
+
+// GetPod returns the pod as this VNode last reported it.
+func (p *Provider) GetPod(_ context.Context, namespace, name string) (*corev1.Pod, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	uid, ok := p.byKey[podKey(namespace, name)]
+	if !ok {
+		return nil, errdefs.NotFoundf("pod %s/%s is not on this VNode", namespace, name)
+	}
+	return p.byUID[uid].pod.DeepCopy(), nil
+}
+
+// GetPodStatus returns the status this VNode last reported for the pod.
+func (p *Provider) GetPodStatus(ctx context.Context, namespace, name string) (*corev1.PodStatus, error) {
+	pod, err := p.GetPod(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	return &pod.Status, nil
+}
+
+// GetPods lists the pods this runtime tracks. It deliberately lists only
+// pods it learned from Kubernetes or adopted against the synced pod lister:
+// virtual-kubelet deletes at start-up every pod this returns that its lister
+// lacks, and a list built from ECI alone would let a slow informer start
+// delete live instances.
+func (p *Provider) GetPods(context.Context) ([]*corev1.Pod, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*corev1.Pod, 0, len(p.byUID))
+	for _, t := range p.byUID {
+		out = append(out, t.pod.DeepCopy())
+	}
+	return out, nil
+}
+
+// NotifyPods registers virtual-kubelet's status callback.
+func (p *Provider) NotifyPods(_ context.Context, cb func(*corev1.Pod)) {
+	p.mu.Lock()
+	p.notify = cb
+	p.mu.Unlock()
+}
+
+// publish hands status changes to virtual-kubelet, outside the lock because
+// the callback may block.
+func (p *Provider) publish(pods []*corev1.Pod) {
+	p.mu.Lock()
+	cb := p.notify
+	p.mu.Unlock()
+	if cb == nil {
+		return
+	}
+	for _, pod := range pods {
+		cb(pod)
+	}
+}
+
+// setStatus replaces the reported status of t and publishes it if it changed.
+func (p *Provider) setStatus(t *tracked, mutate func(st *corev1.PodStatus)) {
+	p.mu.Lock()
+	before := t.pod.Status.DeepCopy()
+	mutate(&t.pod.Status)
+	changed := !podStatusEqual(before, &t.pod.Status)
+	out := t.pod.DeepCopy()
+	p.mu.Unlock()
+	if changed {
+		p.publish([]*corev1.Pod{out})
+	}
+}
+
+// setPending reports a pod that waits for its instance, with the reason why.
+func (p *Provider) setPending(t *tracked, reason, msg string) {
+	now := p.now()
+	p.setStatus(t, func(st *corev1.PodStatus) {
+		st.Phase = corev1.PodPending
+		st.Reason, st.Message = reason, msg
+		st.Conditions = []corev1.PodCondition{
+			cond(corev1.PodScheduled, true, metaNow(now), "", ""),
+			cond(ConditionContainerInstanceCreated, false, metaNow(now), reason, msg),
+			cond(corev1.PodReady, false, metaNow(now), reason, msg),
+		}
+		st.ContainerStatuses = waitingStatuses(t.pod.Spec.Containers, reason, msg)
+		st.InitContainerStatuses = waitingStatuses(t.pod.Spec.InitContainers, reason, msg)
+	})
+}
+
+// fail ends a pod that can never run as specified, with an Event.
+func (p *Provider) fail(t *tracked, reason, msg string) {
+	now := p.now()
+	p.mu.Lock()
+	t.state = stateRefused
+	p.mu.Unlock()
+	p.event(t, corev1.EventTypeWarning, reason, msg)
+	p.metrics.podsFailed.WithLabelValues(reason).Inc()
+	p.setStatus(t, func(st *corev1.PodStatus) {
+		st.Phase = corev1.PodFailed
+		st.Reason, st.Message = reason, msg
+		st.Conditions = []corev1.PodCondition{
+			cond(corev1.PodScheduled, true, metaNow(now), "", ""),
+			cond(ConditionContainerInstanceCreated, false, metaNow(now), reason, msg),
+			cond(corev1.PodReady, false, metaNow(now), reason, msg),
+		}
+		st.ContainerStatuses = terminatedStatuses(t.pod.Spec.Containers, st.ContainerStatuses, reason, msg, now)
+		st.InitContainerStatuses = terminatedStatuses(t.pod.Spec.InitContainers, st.InitContainerStatuses, reason, msg, now)
+	})
+}
+
+// refuse keeps a pod the VNode cannot run Pending with the reason and the
+// alternative. It is not failed on purpose: a DaemonSet controller replaces
+// failed pods at once, which would loop create/delete forever.
+func (p *Provider) refuse(t *tracked, reason, msg string) {
+	p.mu.Lock()
+	t.state = stateRefused
+	p.mu.Unlock()
+	p.event(t, corev1.EventTypeWarning, reason, msg)
+	p.metrics.podsRefused.Inc()
+	p.setPending(t, reason, msg)
+}
+
+func (p *Provider) event(t *tracked, typ, reason, msg string) {
+	if p.recorder == nil {
+		return
+	}
+	p.mu.Lock()
+	ref := t.pod.DeepCopy()
+	p.mu.Unlock()
+	p.recorder.Event(ref, typ, reason, msg)
+}
+
+func waitingStatuses(cs []corev1.Container, reason, msg string) []corev1.ContainerStatus {
+	out := make([]corev1.ContainerStatus, 0, len(cs))
+	for _, c := range cs {
+		started := false
+		out = append(out, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, Started: &started,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}},
+		})
+	}
+	return out
+}
+
+// terminatedStatuses closes every container that is not already terminated.
+func terminatedStatuses(cs []corev1.Container, prev []corev1.ContainerStatus, reason, msg string, now time.Time) []corev1.ContainerStatus {
+	byName := map[string]corev1.ContainerStatus{}
+	for _, s := range prev {
+		byName[s.Name] = s
+	}
+	out := make([]corev1.ContainerStatus, 0, len(cs))
+	for _, c := range cs {
+		s, ok := byName[c.Name]
+		if !ok {
+			s = corev1.ContainerStatus{Name: c.Name, Image: c.Image}
+		}
+		if s.State.Terminated == nil {
+			started := time.Time{}
+			if s.State.Running != nil {
+				started = s.State.Running.StartedAt.Time
+			}
+			exit := int32(1)
+			if reason == ReasonInstanceDeleted {
+				exit = 0
+			}
+			s.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: exit, Reason: reason, Message: msg,
+				StartedAt: metaTimeOf(started), FinishedAt: metaNow(now),
+			}}
+		}
+		s.Ready = false
+		f := false
+		s.Started = &f
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,248 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	vklog "github.com/virtual-kubelet/virtual-kubelet/log"
+	vkslog "github.com/virtual-kubelet/virtual-kubelet/log/slog"
+	vknode "github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// RunOptions are the process-level settings of Run.
+type RunOptions struct {
+	Kube    kubernetes.Interface
+	ECI     ECI
+	Version string
+	Log     *slog.Logger
+	// MetricsAddr serves /metrics and /healthz ("" disables it).
+	MetricsAddr string
+	// Registry receives the metrics; nil creates one.
+	Registry *prometheus.Registry
+	// LeaderElect makes replicas of one VNode run active/standby on a Lease
+	// named after the node in LeaderElectionNamespace.
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	Identity                string
+	// OnProvider, if set, is called with the running provider (tests use it
+	// to look inside).
+	OnProvider func(*Provider)
+}
+
+// Run runs the VNode until ctx ends. With leader election, a replica that
+// loses its lease returns an error so that its Deployment restarts it as a
+// standby, rather than risk two active runtimes.
+func Run(ctx context.Context, cfg Config, o RunOptions) error {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	metrics := NewMetrics(reg)
+	if o.MetricsAddr != "" {
+		stop, err := serveMetrics(o.MetricsAddr, reg, o.Log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if !o.LeaderElect {
+		return runNode(ctx, cfg, o, metrics)
+	}
+	return runElected(ctx, cfg, o, metrics)
+}
+
+// runElected runs the node only while this replica holds the VNode's Lease.
+func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) error {
+	if o.LeaderElectionNamespace == "" || o.Identity == "" {
+		return errors.New("leader election needs a namespace and an identity (--leader-elect-namespace, POD_NAME)")
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metaName(o.LeaderElectionNamespace, "eci-vnode-"+cfg.NodeName),
+		Client:     o.Kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var runErr error
+	lost := false
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   15 * time.Second,
+		RenewDeadline:   10 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		ReleaseOnCancel: true,
+		Name:            "eci-vnode-" + cfg.NodeName,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				o.Log.Info("leading: this replica runs the VNode", "node", cfg.NodeName, "identity", o.Identity)
+				runErr = runNode(ctx, cfg, o, metrics)
+				cancel()
+			},
+			OnStoppedLeading: func() {
+				if ctx.Err() == nil {
+					lost = true
+				}
+			},
+			OnNewLeader: func(id string) {
+				if id != o.Identity {
+					o.Log.Info("standing by: another replica runs the VNode", "node", cfg.NodeName, "leader", id)
+				}
+			},
+		},
+	})
+	if lost {
+		return fmt.Errorf("lost the leader lease of VNode %s; exiting so a restart joins as standby", cfg.NodeName)
+	}
+	return runErr
+}
+
+// runNode registers the node and runs the pod lifecycle until ctx ends.
+func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) error {
+	ctx = vklog.WithLogger(ctx, vkslog.FromSlog(o.Log))
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Kube.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "eci-vnode", Host: cfg.NodeName})
+
+	// PVCs and PVs are not among the informers virtual-kubelet starts.
+	volumes := informers.NewSharedInformerFactory(o.Kube, 10*time.Minute)
+	pvcs := volumes.Core().V1().PersistentVolumeClaims()
+	pvs := volumes.Core().V1().PersistentVolumes()
+	_, _ = pvcs.Informer(), pvs.Informer()
+
+	var (
+		prov   *Provider
+		health *Health
+		n      *nodeutil.Node
+	)
+	podsSynced := func() bool {
+		if n == nil {
+			return false
+		}
+		select {
+		case <-n.PodController().Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	newProvider := func(pc nodeutil.ProviderConfig) (nodeutil.Provider, vknode.NodeProvider, error) {
+		ConfigureNode(pc.Node, cfg, o.Version)
+		prov = NewProvider(cfg, ProviderDeps{
+			ECI: o.ECI,
+			Resolver: &listerResolver{
+				configMaps: pc.ConfigMaps, secrets: pc.Secrets, services: pc.Services,
+				pvcs: pvcs.Lister(), pvs: pvs.Lister(), kube: o.Kube,
+			},
+			Kube: o.Kube, Pods: pc.Pods, Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
+		})
+		health = NewHealth(o.ECI, pc.Node, cfg.ECIHealthInterval, metrics)
+		return kubeletAPI{prov}, health, nil
+	}
+	var err error
+	n, err = nodeutil.NewNode(cfg.NodeName, newProvider,
+		nodeutil.WithClient(o.Kube),
+		func(c *nodeutil.NodeConfig) error {
+			c.EventRecorder = recorder
+			// Translation resolves the downward API itself: virtual-kubelet's
+			// resolver refuses status.podIP, which ECI supports.
+			c.SkipDownwardAPIResolution = true
+			c.NumWorkers = cfg.Workers
+			return nil
+		},
+		nodeutil.WithPodControllerConfigOverrides(raiseQueueLimits),
+	)
+	if err != nil {
+		return fmt.Errorf("set up VNode %s: %w", cfg.NodeName, err)
+	}
+	if o.OnProvider != nil {
+		o.OnProvider(prov)
+	}
+
+	volumes.Start(ctx.Done())
+	go health.Run(ctx)
+	go prov.Run(ctx)
+	go func() {
+		if err := n.WaitReady(ctx, 2*time.Minute); err != nil && ctx.Err() == nil {
+			o.Log.Error("VNode did not become ready", "node", cfg.NodeName, "err", err)
+			return
+		}
+		o.Log.Info("VNode registered", "node", cfg.NodeName)
+	}()
+	if err := n.Run(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("run VNode %s: %w", cfg.NodeName, err)
+	}
+	return nil
+}
+
+// raiseQueueLimits replaces virtual-kubelet's default queue limits (10 qps,
+// burst 100, give up after 20 tries) with limits sized to ECI's quotas and
+// with no give-up: this runtime never forgets a pod.
+func raiseQueueLimits(c *vknode.PodControllerConfig) error {
+	limiter := func(qps float64, burst int) workqueue.TypedRateLimiter[any] {
+		return workqueue.NewTypedMaxOfRateLimiter[any](
+			workqueue.NewTypedItemExponentialFailureRateLimiter[any](50*time.Millisecond, time.Minute),
+			&workqueue.TypedBucketRateLimiter[any]{Limiter: newLimiter(qps, burst)},
+		)
+	}
+	never := func(context.Context, string, int, time.Time, error) (*time.Duration, error) { return nil, nil }
+	c.SyncPodsFromKubernetesRateLimiter = limiter(100, 1000)
+	c.SyncPodsFromKubernetesShouldRetryFunc = never
+	c.DeletePodsFromKubernetesRateLimiter = limiter(100, 1000)
+	c.DeletePodsFromKubernetesShouldRetryFunc = never
+	c.SyncPodStatusFromProviderRateLimiter = limiter(100, 1000)
+	c.SyncPodStatusFromProviderShouldRetryFunc = never
+	return nil
+}
+
+// Run starts the create workers and the status poller; it returns at once.
+func (p *Provider) Run(ctx context.Context) {
+	for i := 0; i < p.cfg.Workers; i++ {
+		go p.runCreateWorker(ctx)
+	}
+	go p.runPoller(ctx)
+	go func() {
+		<-ctx.Done()
+		p.queue.ShutDown()
+	}()
+}
+
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}

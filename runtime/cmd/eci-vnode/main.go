@@ -27,6 +27,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "node":
 		return nodeCommand(args[1:], stdout, stderr, os.Getenv)
+	case "profile-webhook":
+		return profileWebhookCommand(args[1:], stdout, stderr, os.Getenv)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -42,6 +44,7 @@ func usage(w io.Writer) {
 
 subcommands:
   node              run the virtual kubelet of one VNode (see eci-vnode node --help)
+  profile-webhook   run the eci-profile admission webhook (see eci-vnode profile-webhook --help)
   version           print the runtime version
 `)
 }

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/eci-vnode/terraform-provider-eci/runtime/webhook"
+)
+
+// profileWebhookCommand runs `eci-vnode profile-webhook`: the eci-profile admission
+// webhook (see runtime/webhook).
+func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("eci-vnode profile-webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	namespace := getenv("POD_NAMESPACE")
+	if namespace == "" {
+		namespace = webhook.DefaultNamespace
+	}
+	listen := ":" + strconv.Itoa(webhook.DefaultPort)
+	if ip := getenv("POD_IP"); ip != "" {
+		listen = net.JoinHostPort(ip, strconv.Itoa(webhook.DefaultPort))
+	}
+	metricsAddr := ":8080"
+	if ip := getenv("POD_IP"); ip != "" {
+		metricsAddr = net.JoinHostPort(ip, "8080")
+	}
+	var (
+		o                                webhook.Options
+		configFile, kubeconfig, logLevel string
+		failurePolicy, deletionCost      string
+		timeoutSeconds, servicePort      int
+		kubeQPS                          float64
+		kubeBurst                        int
+		certValidity, caValidity, resync time.Duration
+	)
+	fs.StringVar(&configFile, "config", "", "optional YAML file of settings; keys are these flag names")
+	fs.StringVar(&o.Namespace, "namespace", namespace, "namespace of the webhook and its TLS secret; pods there are never intercepted (default $POD_NAMESPACE, else "+webhook.DefaultNamespace+")")
+	fs.StringVar(&o.ListenAddr, "listen", listen, "HTTPS address of the webhook (default $POD_IP:9443)")
+	fs.StringVar(&o.URLHost, "webhook-url-host", "", "URL mode: host:port the API server calls directly (https://HOST/...), e.g. the pod's IP:9443 where Services are not routed; an IP becomes an IP SAN of the certificate; one replica only")
+	fs.StringVar(&o.ServiceName, "service-name", webhook.DefaultServiceName, "Service in --namespace through which the API server calls the webhook (unless --webhook-url-host)")
+	fs.IntVar(&servicePort, "service-port", 443, "port of that Service")
+	fs.StringVar(&o.ConfigurationName, "configuration-name", webhook.DefaultConfigurationName, "name of the Mutating- and ValidatingWebhookConfiguration the webhook writes")
+	fs.StringVar(&o.SecretName, "secret-name", webhook.DefaultSecretName, "Secret in --namespace that holds the webhook's CA and serving certificate")
+	fs.StringVar(&failurePolicy, "failure-policy", string(admissionregistrationv1.Ignore), "Ignore or Fail: what the API server does with a pod when the webhook cannot answer")
+	fs.IntVar(&timeoutSeconds, "timeout-seconds", webhook.DefaultTimeoutSeconds, fmt.Sprintf("how long the API server waits for the webhook, 1 to %d seconds", webhook.MaxTimeoutSeconds))
+	fs.StringVar(&deletionCost, "deletion-cost", strconv.Itoa(webhook.DefaultDeletionCost), "controller.kubernetes.io/pod-deletion-cost given to pods running on VNodes so ReplicaSets remove them first; off disables it")
+	fs.StringVar(&metricsAddr, "metrics-addr", metricsAddr, "address for /metrics, /healthz and /readyz (default $POD_IP:8080); off disables it")
+	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
+	fs.Float64Var(&kubeQPS, "kube-api-qps", 50, "Kubernetes API queries per second")
+	fs.IntVar(&kubeBurst, "kube-api-burst", 100, "Kubernetes API burst")
+	fs.DurationVar(&certValidity, "cert-validity", 365*24*time.Hour, "lifetime of a serving certificate; renewed at 80%")
+	fs.DurationVar(&caValidity, "ca-validity", 5*365*24*time.Hour, "lifetime of the webhook's CA; renewed at 80%")
+	fs.DurationVar(&resync, "resync-period", 10*time.Minute, "how often the webhook configurations are re-applied and certificates re-checked")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+
+	if err := settle(fs, args, "config", getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "eci-vnode profile-webhook: %v\n", err)
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "eci-vnode profile-webhook: "+format+"\n", a...)
+		return 2
+	}
+	switch p := admissionregistrationv1.FailurePolicyType(failurePolicy); p {
+	case admissionregistrationv1.Ignore, admissionregistrationv1.Fail:
+		o.FailurePolicy = p
+	default:
+		return fail("--failure-policy %q: want Ignore or Fail", failurePolicy)
+	}
+	if timeoutSeconds < 1 || timeoutSeconds > webhook.MaxTimeoutSeconds {
+		return fail("--timeout-seconds %d: want 1 to %d", timeoutSeconds, webhook.MaxTimeoutSeconds)
+	}
+	o.TimeoutSeconds = int32(timeoutSeconds)
+	if servicePort < 1 || servicePort > 65535 {
+		return fail("--service-port %d: want 1 to 65535", servicePort)
+	}
+	o.ServicePort = int32(servicePort)
+	switch strings.ToLower(strings.TrimSpace(deletionCost)) {
+	case "off", "none", "false", "disabled":
+	default:
+		n, err := strconv.ParseInt(strings.TrimSpace(deletionCost), 10, 32)
+		if err != nil {
+			return fail("--deletion-cost %q: want a whole number (a 32-bit integer) or off", deletionCost)
+		}
+		c := int32(n)
+		o.DeletionCost = &c
+	}
+	if metricsAddr != "off" {
+		o.MetricsAddr = metricsAddr
+	}
+	o.CertValidity, o.CAValidity, o.ResyncPeriod = certValidity, caValidity, resync
+
+	log := newLogger(stderr, logLevel)
+	kube, err := kubeClient(kubeconfig, kubeQPS, kubeBurst)
+	if err != nil {
+		return fail("%v", err)
+	}
+	o.Kube, o.Log = kube, log
+	srv, err := webhook.New(o)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("starting eci-vnode profile-webhook", "version", version, "namespace", o.Namespace, "listen", o.ListenAddr,
+		"urlHost", o.URLHost, "service", o.ServiceName, "failurePolicy", o.FailurePolicy, "deletionCost", deletionCost)
+	if err := srv.Run(ctx); err != nil {
+		log.Error("eci-vnode profile-webhook stopped", "err", err)
+		return 1
+	}
+	return 0
+}

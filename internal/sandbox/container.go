@@ -271,27 +271,23 @@ func (pw *podWorker) prepare(cs *containerState) (processSpec, error) {
 		{"KUBERNETES_SERVICE_PORT_HTTPS", serverPort(s.server)},
 		{"POD_IP", podIP},
 	}
-	kubeconfig, err := pw.credentials(ctx, pod)
+	var kubeconfig string
+	err := retryForbidden(ctx, func() (err error) {
+		kubeconfig, err = pw.credentials(ctx, pod)
+		return err
+	})
 	if err != nil {
 		return processSpec{}, err
 	}
 	if kubeconfig != "" {
 		base = append(base, envVar{"KUBECONFIG", kubeconfig})
 	}
-	r := &envResolver{client: pw.node.client, pod: pod, podIP: podIP, hostIP: pw.node.ip}
 	var vars []envVar
-	for began := time.Now(); ; {
+	err = retryForbidden(ctx, func() (err error) {
+		r := &envResolver{client: pw.node.client, pod: pod, podIP: podIP, hostIP: pw.node.ip}
 		vars, err = r.resolve(ctx, &cs.spec, base)
-		if err == nil || !apierrors.IsForbidden(err) || time.Since(began) > forbiddenWindow {
-			break
-		}
-		r.secrets, r.configMaps = nil, nil
-		select {
-		case <-ctx.Done():
-			return processSpec{}, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+		return err
+	})
 	if err != nil {
 		var ce *configError
 		if !errors.As(err, &ce) {
@@ -369,6 +365,24 @@ func (pw *podWorker) refreshToken(creds *podCredentials, next time.Time) {
 			n = time.Now().Add(30 * time.Second)
 		}
 		next = n
+	}
+}
+
+// retryForbidden retries fn while it fails with Forbidden for a few seconds: the Node
+// authorizer learns about a pod's Secrets, ConfigMaps and ServiceAccount from a graph that
+// trails the pod's binding, and a kubelet likewise just retries.
+func retryForbidden(ctx context.Context, fn func() error) error {
+	began := time.Now()
+	for {
+		err := fn()
+		if err == nil || !apierrors.IsForbidden(err) || time.Since(began) > forbiddenWindow {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }
 

@@ -27,8 +27,14 @@ func imageRepository(image string) string {
 	return image
 }
 
-// runtimeCommandNames are the ways a pod spec can name the binary inside the image.
-var runtimeCommandNames = map[string]bool{"eci-vnode": true, "/eci-vnode": true, "/usr/local/bin/eci-vnode": true}
+// isRuntimeCommand reports whether a pod spec's command names the binary inside the image.
+func isRuntimeCommand(name string) bool {
+	switch name {
+	case "eci-vnode", "/eci-vnode", "/usr/local/bin/eci-vnode":
+		return true
+	}
+	return false
+}
 
 // runtimeArgv maps a container's command and args (already expanded) to the arguments of the
 // local binary. An empty command means the image's entrypoint, which is eci-vnode.
@@ -36,7 +42,7 @@ func runtimeArgv(command, args []string) ([]string, error) {
 	if len(command) == 0 {
 		return append([]string(nil), args...), nil
 	}
-	if !runtimeCommandNames[command[0]] {
+	if !isRuntimeCommand(command[0]) {
 		return nil, fmt.Errorf("the sandbox runs only eci-vnode from image %s, not command %q", RuntimeImageRepository, command[0])
 	}
 	return append(append([]string(nil), command[1:]...), args...), nil

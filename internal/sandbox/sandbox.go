@@ -217,11 +217,19 @@ func (s *Sandbox) stop(ctx context.Context) error {
 	s.mu.Lock()
 	procs := append([]*process(nil), s.procs...)
 	s.mu.Unlock()
-	for i := len(procs) - 1; i >= 0; i-- {
-		if err := procs[i].stop(ctx, stopGrace); err != nil {
-			errs = append(errs, err)
+	// Everything but etcd stops at once (each bounded by stopGrace), then etcd, so the
+	// apiserver never loses its storage while it is still shutting down.
+	var etcd []*process
+	var others []*process
+	for _, p := range procs {
+		if p.name == "etcd" {
+			etcd = append(etcd, p)
+		} else {
+			others = append(others, p)
 		}
 	}
+	errs = append(errs, stopAll(ctx, others)...)
+	errs = append(errs, stopAll(ctx, etcd)...)
 	s.spawner.close()
 	if len(errs) == 0 {
 		s.logf("sandbox stopped")
@@ -369,4 +377,25 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// stopAll stops procs concurrently and returns their errors.
+func stopAll(ctx context.Context, procs []*process) []error {
+	errs := make([]error, len(procs))
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.stop(ctx, stopGrace)
+		}()
+	}
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }

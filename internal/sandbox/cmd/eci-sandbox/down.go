@@ -77,6 +77,15 @@ func waitGone(ctx context.Context, pid int, d time.Duration) bool {
 	return !alive(pid)
 }
 
+// isSandboxProgram reports whether name is one of the programs a sandbox runs.
+func isSandboxProgram(name string) bool {
+	switch name {
+	case "etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "eci-vnode", "eci-sandbox":
+		return true
+	}
+	return false
+}
+
 // sweep SIGKILLs every process whose command line names a path inside dir (control-plane
 // components, pod processes, the supervisor copy) — only reached if an orderly stop failed.
 func sweep(dir string) []string {
@@ -93,8 +102,13 @@ func sweep(dir string) []string {
 		if err != nil || !strings.Contains(string(b), prefix) {
 			continue
 		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		// Only the sandbox's own programs: a kubectl or an editor pointed at the state
+		// dir is not ours to kill.
 		name := strings.SplitN(string(b), "\x00", 2)[0]
+		if !isSandboxProgram(filepath.Base(name)) {
+			continue
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 		killed = append(killed, fmt.Sprintf("%d (%s)", pid, filepath.Base(name)))
 	}
 	return killed

@@ -22,8 +22,8 @@ const (
 type envSet struct {
 	vars  []eci.EnvVar
 	index map[string]int // name -> position in vars
-	// services are the service link variables; $(NAME) may refer to them.
-	services map[string]string
+	// services resolves service link variables; $(NAME) may refer to them.
+	services func(name string) (string, bool)
 	// fromSecret: a value came from a Secret, so ECI is asked to hide the
 	// container's variables in DescribeContainerGroups.
 	fromSecret bool
@@ -43,8 +43,10 @@ func (e *envSet) set(v eci.EnvVar) {
 func (e *envSet) lookup(name string) (string, bool) {
 	i, ok := e.index[name]
 	if !ok {
-		v, ok := e.services[name]
-		return v, ok
+		if e.services == nil {
+			return "", false
+		}
+		return e.services(name)
 	}
 	if e.vars[i].FieldRef != nil {
 		return "", false
@@ -61,17 +63,25 @@ func (e *envSet) runtimeOnly(name string) bool {
 // env resolves a container's environment to literals (and status.podIP
 // FieldRefs), as the kubelet would at container start.
 func (t *translator) env(field string, c *corev1.Container) *envSet {
-	svc, svcIndex := t.serviceEnv()
-	e := &envSet{index: make(map[string]int, len(c.Env)+len(svc)), services: svcIndex}
+	svc := t.serviceEnv()
+	e := &envSet{
+		vars:     make([]eci.EnvVar, 0, len(c.Env)+len(svc)+8*len(c.EnvFrom)),
+		index:    make(map[string]int, len(c.Env)+8*len(c.EnvFrom)),
+		services: t.serviceValue,
+	}
 	for i := range c.EnvFrom {
 		t.envFrom(index(field+".envFrom", i), &c.EnvFrom[i], e)
 	}
+	envField := field + ".env"
 	for i := range c.Env {
-		t.envVar(index(field+".env", i), c, &c.Env[i], e)
+		t.envVar(fieldPath{envField, i}, c, &c.Env[i], e)
 	}
+	// Service variables come last and never override the container's own;
+	// they are not indexed (lookup falls back to services), which keeps the
+	// per-container map small in namespaces with many Services.
 	for _, sv := range svc {
 		if _, ok := e.index[sv.Key]; !ok {
-			e.set(sv)
+			e.vars = append(e.vars, sv)
 		}
 	}
 	return e
@@ -121,8 +131,18 @@ func (t *translator) envFrom(field string, src *corev1.EnvFromSource, e *envSet)
 	}
 }
 
-func (t *translator) envVar(field string, c *corev1.Container, ev *corev1.EnvVar, e *envSet) {
+// fieldPath is "<base>[i]", built only when a problem is reported: most env
+// vars have none, and a large pod has hundreds.
+type fieldPath struct {
+	base string
+	i    int
+}
+
+func (f fieldPath) String() string { return index(f.base, f.i) }
+
+func (t *translator) envVar(fp fieldPath, c *corev1.Container, ev *corev1.EnvVar, e *envSet) {
 	if !isECIEnvName(ev.Name) {
+		field := fp.String()
 		t.c.fail(field+".name", ReasonUnsupported,
 			"environment variable name %s is valid in Kubernetes but not on ECI, which accepts 1 to %d letters, digits and underscores, not starting with a digit; rename it",
 			strconv.Quote(ev.Name), maxEnvKeyLen)
@@ -130,12 +150,17 @@ func (t *translator) envVar(field string, c *corev1.Container, ev *corev1.EnvVar
 	}
 	if ev.ValueFrom == nil {
 		v := expand(ev.Value, e.lookup)
-		t.warnRuntimeRefs(field+".value", ev.Value, e)
-		if t.checkEnvValue(field, ev.Name, v) {
-			e.set(eci.EnvVar{Key: ev.Name, Value: v})
+		if strings.IndexByte(ev.Value, '$') >= 0 {
+			t.warnRuntimeRefs(fp.String()+".value", ev.Value, e)
 		}
+		if len(v) > maxEnvValueLen {
+			t.checkEnvValue(fp.String(), ev.Name, v)
+			return
+		}
+		e.set(eci.EnvVar{Key: ev.Name, Value: v})
 		return
 	}
+	field := fp.String()
 	src := ev.ValueFrom
 	switch {
 	case src.FieldRef != nil:

@@ -84,9 +84,9 @@ func (t *translator) lookupFailed(field, kind, name string, optional bool, err e
 // cluster clients find the API server by KUBERNETES_SERVICE_HOST/PORT), and
 // those of every Service in the pod's namespace unless
 // spec.enableServiceLinks is false. Headless Services have none.
-func (t *translator) serviceEnv() ([]eci.EnvVar, map[string]string) {
+func (t *translator) serviceEnv() []eci.EnvVar {
 	if t.look.servicesDone {
-		return t.look.serviceVars, t.look.serviceIndex
+		return t.look.serviceVars
 	}
 	t.look.servicesDone = true
 	links := t.pod.Spec.EnableServiceLinks == nil || *t.pod.Spec.EnableServiceLinks
@@ -119,15 +119,29 @@ func (t *translator) serviceEnv() ([]eci.EnvVar, map[string]string) {
 	}
 	slices.Sort(names)
 	var vars []eci.EnvVar
+	if len(names) > 0 {
+		vars = make([]eci.EnvVar, 0, len(names)*10)
+	}
 	for _, n := range names {
 		vars = appendServiceVars(vars, byName[n])
 	}
-	idx := make(map[string]string, len(vars))
-	for _, v := range vars {
-		idx[v.Key] = v.Value
+	t.look.serviceVars = vars
+	return vars
+}
+
+// serviceValue is the value of a service link variable, for $(NAME)
+// references. The index is built on first use: most pods never refer to
+// one, and a namespace may have hundreds.
+func (t *translator) serviceValue(name string) (string, bool) {
+	if t.look.serviceIndex == nil {
+		vars := t.serviceEnv()
+		t.look.serviceIndex = make(map[string]string, len(vars))
+		for _, v := range vars {
+			t.look.serviceIndex[v.Key] = v.Value
+		}
 	}
-	t.look.serviceVars, t.look.serviceIndex = vars, idx
-	return vars, idx
+	v, ok := t.look.serviceIndex[name]
+	return v, ok
 }
 
 // appendServiceVars adds the Docker-link style variables of one Service:

@@ -21,6 +21,7 @@ type files struct {
 	byPath  map[string]int
 	owner   bool // a source asked for a file owner ECI cannot set
 	staleMD bool // labels/annotations written once
+	tokens  []pendingToken
 }
 
 func (f *files) add(path string, content []byte, mode *int32) {
@@ -49,9 +50,12 @@ func (t *translator) configVolume(field string, f *files, defaultMode *int32) (e
 	if len(f.list) == 0 {
 		return eci.Volume{Type: eci.VolumeTypeEmptyDir, EmptyDir: &eci.EmptyDirVolume{}}, info
 	}
-	return eci.Volume{Type: eci.VolumeTypeConfigFile, ConfigFile: &eci.ConfigFileVolume{
-		Files: f.list, DefaultMode: copyPtr(defaultMode),
-	}}, info
+	cfv := &eci.ConfigFileVolume{Files: f.list, DefaultMode: copyPtr(defaultMode)}
+	for _, p := range f.tokens {
+		p.files = cfv
+		t.tokens = append(t.tokens, p)
+	}
+	return eci.Volume{Type: eci.VolumeTypeConfigFile, ConfigFile: cfv}, info
 }
 
 // checkFileSize refuses content over ECI's limit; what refers to the data
@@ -223,38 +227,70 @@ func (t *translator) addDownwardAPI(field string, f *files, items []corev1.Downw
 	}
 }
 
-// addToken writes a service account token issued through the TokenRequest
-// API and bound to the pod. ECI files are static: the token is never
-// refreshed in place. Options.TokenExpiry tells the runtime when to
-// re-translate and update the instance. (Tokens of the kube-api-access
-// volume ask for 3607 s; with the API server's default
-// --service-account-extend-token-expiration they are valid for a year.)
+// addToken reserves the file of a service account token. The token itself
+// is issued at the end of the translation (issueTokens), and only if the pod
+// has no permanent problem: a pod that will be refused gets no credential.
 func (t *translator) addToken(field string, f *files, src *corev1.ServiceAccountTokenProjection) {
+	f.owner = f.owner || src.User != nil
+	f.add(src.Path, nil, nil)
+	f.tokens = append(f.tokens, pendingToken{field: field, src: src})
+}
+
+// pendingToken is a token file waiting for its token.
+type pendingToken struct {
+	field string
+	src   *corev1.ServiceAccountTokenProjection
+	files *eci.ConfigFileVolume // set when the volume is finished
+}
+
+// issueTokens requests the reserved tokens through the TokenRequest API,
+// bound to the pod. ECI files are static: a token is never refreshed in
+// place; Options.TokenExpiry tells the runtime when to re-translate and
+// update the instance. (Tokens of the kube-api-access volume ask for 3607 s;
+// with the API server's default --service-account-extend-token-expiration a
+// pod-bound token of that duration is valid for a year.)
+func (t *translator) issueTokens() {
+	if len(t.tokens) == 0 {
+		return
+	}
+	for _, e := range t.c.errs {
+		if !e.Retryable() {
+			return // the pod is refused anyway
+		}
+	}
 	sa := t.pod.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
 	}
-	exp := int64(3600) // the API default
-	if src.ExpirationSeconds != nil {
-		exp = *src.ExpirationSeconds
+	for _, p := range t.tokens {
+		exp := int64(3600) // the API default
+		if p.src.ExpirationSeconds != nil {
+			exp = *p.src.ExpirationSeconds
+		}
+		var aud []string
+		if p.src.Audience != "" {
+			aud = []string{p.src.Audience}
+		}
+		tok, expiry, err := t.r.ServiceAccountToken(t.ctx, t.pod.Namespace, sa, aud, exp, t.pod)
+		switch {
+		case err != nil && apierrors.IsNotFound(err):
+			t.c.failCause(p.field, ReasonMissingReference, err,
+				"ServiceAccount %s/%s does not exist, so no token can be issued for it; create it (the pod is retried until it exists)", t.pod.Namespace, sa)
+			continue
+		case err != nil:
+			t.c.failCause(p.field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", t.pod.Namespace, sa, err)
+			continue
+		}
+		if !expiry.IsZero() && (t.opts.TokenExpiry.IsZero() || expiry.Before(t.opts.TokenExpiry)) {
+			t.opts.TokenExpiry = expiry
+		}
+		content := base64.StdEncoding.EncodeToString([]byte(tok))
+		// The last file of that path: a later source of the same path wins.
+		for i := len(p.files.Files) - 1; i >= 0; i-- {
+			if p.files.Files[i].Path == p.src.Path {
+				p.files.Files[i].Content = content
+				break
+			}
+		}
 	}
-	var aud []string
-	if src.Audience != "" {
-		aud = []string{src.Audience}
-	}
-	f.owner = f.owner || src.User != nil
-	tok, expiry, err := t.r.ServiceAccountToken(t.ctx, t.pod.Namespace, sa, aud, exp, t.pod)
-	switch {
-	case err != nil && apierrors.IsNotFound(err):
-		t.c.failCause(field, ReasonMissingReference, err,
-			"ServiceAccount %s/%s does not exist, so no token can be issued for it; create it (the pod is retried until it exists)", t.pod.Namespace, sa)
-		return
-	case err != nil:
-		t.c.failCause(field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", t.pod.Namespace, sa, err)
-		return
-	}
-	if !expiry.IsZero() && (t.opts.TokenExpiry.IsZero() || expiry.Before(t.opts.TokenExpiry)) {
-		t.opts.TokenExpiry = expiry
-	}
-	f.add(src.Path, []byte(tok), nil)
 }

@@ -144,6 +144,8 @@ type translator struct {
 	// reported in one warning per pod, because a hardened pod sets several
 	// and one clear Event is more useful than a flood.
 	ignoredSec []string
+	// tokens are the service account token files still to be issued.
+	tokens []pendingToken
 }
 
 func newTranslator(ctx context.Context, pod *corev1.Pod, node VNode, r Resolver) *translator {
@@ -171,4 +173,5 @@ func (t *translator) run() {
 	t.dns()
 	t.imagePullSecrets()
 	t.checkLimits()
+	t.issueTokens() // last: only for a pod that can be created
 }

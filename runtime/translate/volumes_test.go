@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	fakecorev1 "k8s.io/client-go/kubernetes/typed/core/v1/fake"
 
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
@@ -311,5 +312,21 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	var one *translate.Error
 	if !errorsAs(es, &one) || one.Field != "spec.hostNetwork" {
 		t.Errorf("errors.As finds the first problem; got %+v", one)
+	}
+}
+
+// A pod that will be refused gets no service account token minted for it.
+func TestNoTokenForRefusedPod(t *testing.T) {
+	p := webPod()
+	p.Spec.HostNetwork = true
+	r := webCluster(t)
+	problems(t, p, vnode(), r)
+	if n := len(r.Tokens.(*fakecorev1.FakeCoreV1).Fake.Actions()); n != 0 {
+		t.Errorf("%d TokenRequest calls for a refused pod; want none", n)
+	}
+	p.Spec.HostNetwork = false
+	run(t, p, vnode(), r)
+	if n := len(r.Tokens.(*fakecorev1.FakeCoreV1).Fake.Actions()); n != 1 {
+		t.Errorf("%d TokenRequest calls; want 1", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
 	"net"
 	"slices"
@@ -55,7 +56,7 @@ type certConfig struct {
 // against the configured lifetime, not the certificate's, so a changed setting takes
 // effect at the next renewal.
 func (c certConfig) renewAt(notAfter time.Time, validity time.Duration) time.Time {
-	return notAfter.Add(-time.Duration(float64(validity) * (1 - c.renewFraction)))
+	return notAfter.Add(-validity).Add(time.Duration(math.Round(float64(validity) * c.renewFraction)))
 }
 
 // certState is the parsed content of the Secret.
@@ -164,6 +165,7 @@ func (c certConfig) plan(cur *certState, now time.Time) (data map[string][]byte,
 	}
 	// The signing CA: renewed when it is missing or due; the old one stays trusted.
 	renewCA := cur == nil || !now.Before(c.renewAt(cas[0].NotAfter, c.caValidity)) || now.Before(cas[0].NotBefore)
+	pruned := false
 	if renewCA {
 		ca, key, err := newCA(now, c.caValidity)
 		if err != nil {
@@ -172,6 +174,11 @@ func (c certConfig) plan(cur *certState, now time.Time) (data map[string][]byte,
 		kept := slices.DeleteFunc(slices.Clone(cas), func(x *x509.Certificate) bool { return !now.Before(x.NotAfter) })
 		cas, caKey = append([]*x509.Certificate{ca}, kept...), key
 		issued = append(issued, "ca")
+	} else {
+		// Older CAs stay trusted until they expire, then leave the bundle.
+		kept := slices.DeleteFunc(slices.Clone(cas[1:]), func(x *x509.Certificate) bool { return !now.Before(x.NotAfter) })
+		pruned = len(kept) != len(cas)-1
+		cas = append([]*x509.Certificate{cas[0]}, kept...)
 	}
 	// The serving certificate.
 	var issuerCA *x509.Certificate
@@ -205,7 +212,10 @@ func (c certConfig) plan(cur *certState, now time.Time) (data map[string][]byte,
 		next = earliest(next, caTrustedAt)
 	}
 	next = earliest(next, c.renewAt(leaf.NotAfter, c.certValidity))
-	if !renewCA && !renewLeaf {
+	for _, ca := range cas[1:] {
+		next = earliest(next, ca.NotAfter)
+	}
+	if !renewCA && !renewLeaf && !pruned {
 		return nil, nil, next, nil
 	}
 	if data == nil {

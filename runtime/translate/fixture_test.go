@@ -82,12 +82,12 @@ func cluster(t testing.TB, objs ...runtime.Object) translate.Listers {
 		return true, out, nil
 	})
 	return translate.Listers{
-		ConfigMaps:             corev1listers.NewConfigMapLister(cms),
-		Secrets:                corev1listers.NewSecretLister(secrets),
-		PersistentVolumeClaims: corev1listers.NewPersistentVolumeClaimLister(pvcs),
-		PersistentVolumes:      corev1listers.NewPersistentVolumeLister(pvs),
-		ServiceList:            corev1listers.NewServiceLister(svcs),
-		Tokens:                 &fakecorev1.FakeCoreV1{Fake: fake},
+		ConfigMapLister:             corev1listers.NewConfigMapLister(cms),
+		SecretLister:                corev1listers.NewSecretLister(secrets),
+		PersistentVolumeClaimLister: corev1listers.NewPersistentVolumeClaimLister(pvcs),
+		PersistentVolumeLister:      corev1listers.NewPersistentVolumeLister(pvs),
+		ServiceLister:               corev1listers.NewServiceLister(svcs),
+		TokenClient:                 &fakecorev1.FakeCoreV1{Fake: fake},
 	}
 }
 

@@ -32,7 +32,9 @@ func (t *translator) guardPod() {
 			"hostIPC is not supported on ECI: each instance is an isolated virtual machine with no host IPC namespace to share")
 	}
 	for i, o := range t.pod.OwnerReferences {
-		if o.Kind == "DaemonSet" && (o.APIVersion == "apps/v1" || o.APIVersion == "extensions/v1beta1" || o.APIVersion == "apps/v1beta2") {
+		// Any DaemonSet kind (apps/v1, OpenKruise's Advanced DaemonSet, ...)
+		// is a per-node agent.
+		if o.Kind == "DaemonSet" {
 			t.c.fail(index("metadata.ownerReferences", i), ReasonUnsupported,
 				"pods of DaemonSet %s cannot run on a VNode: there is no node for a per-node agent to serve; use a sidecar container in the pod instead", o.Name)
 		}
@@ -67,6 +69,14 @@ func (t *translator) identity() {
 // placement applies the VNode's defaults; annotations may override them.
 func (t *translator) placement() {
 	n := t.node
+	// Empty owned-tag values would make OwnedTags match other VNodes'
+	// instances (an empty tag value filters on the key only).
+	if n.ClusterName == "" {
+		t.c.fail("vnode.clusterName", ReasonInvalidNodeConfig, "the VNode has no cluster name; it is needed to tell this cluster's instances apart")
+	}
+	if n.NodeName == "" {
+		t.c.fail("vnode.nodeName", ReasonInvalidNodeConfig, "the VNode has no node name; it is needed to tell this VNode's instances apart")
+	}
 	if len(n.VSwitchIDs) > maxVSwitches {
 		t.c.fail("vnode.vSwitchIDs", ReasonInvalidNodeConfig,
 			"the VNode has %d vSwitches; ECI accepts at most %d", len(n.VSwitchIDs), maxVSwitches)

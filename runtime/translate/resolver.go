@@ -19,13 +19,13 @@ import (
 // service account tokens. Listers return NotFound errors for missing
 // objects, as the Resolver contract requires.
 type Listers struct {
-	ConfigMaps             corev1listers.ConfigMapLister
-	Secrets                corev1listers.SecretLister
-	PersistentVolumeClaims corev1listers.PersistentVolumeClaimLister
-	PersistentVolumes      corev1listers.PersistentVolumeLister
-	ServiceList            corev1listers.ServiceLister
-	// Tokens issues service account tokens (clientset.CoreV1()).
-	Tokens corev1client.ServiceAccountsGetter
+	ConfigMapLister             corev1listers.ConfigMapLister
+	SecretLister                corev1listers.SecretLister
+	PersistentVolumeClaimLister corev1listers.PersistentVolumeClaimLister
+	PersistentVolumeLister      corev1listers.PersistentVolumeLister
+	ServiceLister               corev1listers.ServiceLister
+	// TokenClient issues service account tokens (clientset.CoreV1()).
+	TokenClient corev1client.ServiceAccountsGetter
 }
 
 var _ Resolver = Listers{}
@@ -34,49 +34,49 @@ var errNotConfigured = errors.New("not configured in translate.Listers")
 
 // ConfigMap implements Resolver.
 func (l Listers) ConfigMap(namespace, name string) (*corev1.ConfigMap, error) {
-	if l.ConfigMaps == nil {
+	if l.ConfigMapLister == nil {
 		return nil, fmt.Errorf("ConfigMap lister %w", errNotConfigured)
 	}
-	return l.ConfigMaps.ConfigMaps(namespace).Get(name)
+	return l.ConfigMapLister.ConfigMaps(namespace).Get(name)
 }
 
 // Secret implements Resolver.
 func (l Listers) Secret(namespace, name string) (*corev1.Secret, error) {
-	if l.Secrets == nil {
+	if l.SecretLister == nil {
 		return nil, fmt.Errorf("Secret lister %w", errNotConfigured)
 	}
-	return l.Secrets.Secrets(namespace).Get(name)
+	return l.SecretLister.Secrets(namespace).Get(name)
 }
 
 // PersistentVolumeClaim implements Resolver.
 func (l Listers) PersistentVolumeClaim(namespace, name string) (*corev1.PersistentVolumeClaim, error) {
-	if l.PersistentVolumeClaims == nil {
+	if l.PersistentVolumeClaimLister == nil {
 		return nil, fmt.Errorf("PersistentVolumeClaim lister %w", errNotConfigured)
 	}
-	return l.PersistentVolumeClaims.PersistentVolumeClaims(namespace).Get(name)
+	return l.PersistentVolumeClaimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
 // PersistentVolume implements Resolver.
 func (l Listers) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
-	if l.PersistentVolumes == nil {
+	if l.PersistentVolumeLister == nil {
 		return nil, fmt.Errorf("PersistentVolume lister %w", errNotConfigured)
 	}
-	return l.PersistentVolumes.Get(name)
+	return l.PersistentVolumeLister.Get(name)
 }
 
 // Services implements Resolver.
 func (l Listers) Services(namespace string) ([]*corev1.Service, error) {
-	if l.ServiceList == nil {
+	if l.ServiceLister == nil {
 		return nil, fmt.Errorf("Service lister %w", errNotConfigured)
 	}
-	return l.ServiceList.Services(namespace).List(labels.Everything())
+	return l.ServiceLister.Services(namespace).List(labels.Everything())
 }
 
 // ServiceAccountToken implements Resolver with a TokenRequest bound to the
 // pod, as the kubelet makes for projected token volumes.
 func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string,
 	expirationSeconds int64, boundPod *corev1.Pod) (string, time.Time, error) {
-	if l.Tokens == nil {
+	if l.TokenClient == nil {
 		return "", time.Time{}, fmt.Errorf("token client %w", errNotConfigured)
 	}
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
@@ -88,7 +88,7 @@ func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAcco
 			Kind: "Pod", APIVersion: "v1", Name: boundPod.Name, UID: boundPod.UID,
 		}
 	}
-	res, err := l.Tokens.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
+	res, err := l.TokenClient.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("create token for service account %s/%s: %w", namespace, serviceAccount, err)
 	}

@@ -39,7 +39,9 @@ const (
 func TagValue(v string) string { return truncateWithHash(v, maxTagValueLen) }
 
 // OwnedTags is the tag filter that selects every instance of one VNode, for
-// DescribeContainerGroups / ListTagResources.
+// DescribeContainerGroups / ListTagResources. Both names must be non-empty:
+// ECI treats an empty tag value in a filter as "any value" (Pod refuses a
+// VNode without them).
 func OwnedTags(cluster, node string) []eci.Tag {
 	return []eci.Tag{
 		{Key: TagCluster, Value: TagValue(cluster)},

@@ -104,3 +104,14 @@ func TestTagValue(t *testing.T) {
 		t.Errorf("TagValue of 200 bytes of é = %q (%d bytes)", v, len(v))
 	}
 }
+
+// Without a cluster or node name our selector would match other VNodes'
+// instances, so such a VNode is refused.
+func TestVNodeNeedsNames(t *testing.T) {
+	node := vnode()
+	node.ClusterName, node.NodeName = "", ""
+	expectProblems(t, problems(t, annotated(nil), node, cluster(t)), []string{
+		"InvalidNodeConfig vnode.clusterName: the VNode has no cluster name; it is needed to tell this cluster's instances apart",
+		"InvalidNodeConfig vnode.nodeName: the VNode has no node name; it is needed to tell this VNode's instances apart",
+	})
+}

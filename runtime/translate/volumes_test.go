@@ -321,12 +321,12 @@ func TestNoTokenForRefusedPod(t *testing.T) {
 	p.Spec.HostNetwork = true
 	r := webCluster(t)
 	problems(t, p, vnode(), r)
-	if n := len(r.Tokens.(*fakecorev1.FakeCoreV1).Fake.Actions()); n != 0 {
+	if n := len(r.TokenClient.(*fakecorev1.FakeCoreV1).Fake.Actions()); n != 0 {
 		t.Errorf("%d TokenRequest calls for a refused pod; want none", n)
 	}
 	p.Spec.HostNetwork = false
 	run(t, p, vnode(), r)
-	if n := len(r.Tokens.(*fakecorev1.FakeCoreV1).Fake.Actions()); n != 1 {
+	if n := len(r.TokenClient.(*fakecorev1.FakeCoreV1).Fake.Actions()); n != 1 {
 		t.Errorf("%d TokenRequest calls; want 1", n)
 	}
 }

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -30,12 +29,15 @@ type Listers struct {
 
 var _ Resolver = Listers{}
 
-var errNotConfigured = errors.New("not configured in translate.Listers")
+// notConfigured reports a Listers field the runtime left nil.
+type notConfigured string
+
+func (n notConfigured) Error() string { return string(n) + " is not configured in translate.Listers" }
 
 // ConfigMap implements Resolver.
 func (l Listers) ConfigMap(namespace, name string) (*corev1.ConfigMap, error) {
 	if l.ConfigMapLister == nil {
-		return nil, fmt.Errorf("ConfigMap lister %w", errNotConfigured)
+		return nil, notConfigured("ConfigMapLister")
 	}
 	return l.ConfigMapLister.ConfigMaps(namespace).Get(name)
 }
@@ -43,7 +45,7 @@ func (l Listers) ConfigMap(namespace, name string) (*corev1.ConfigMap, error) {
 // Secret implements Resolver.
 func (l Listers) Secret(namespace, name string) (*corev1.Secret, error) {
 	if l.SecretLister == nil {
-		return nil, fmt.Errorf("Secret lister %w", errNotConfigured)
+		return nil, notConfigured("SecretLister")
 	}
 	return l.SecretLister.Secrets(namespace).Get(name)
 }
@@ -51,7 +53,7 @@ func (l Listers) Secret(namespace, name string) (*corev1.Secret, error) {
 // PersistentVolumeClaim implements Resolver.
 func (l Listers) PersistentVolumeClaim(namespace, name string) (*corev1.PersistentVolumeClaim, error) {
 	if l.PersistentVolumeClaimLister == nil {
-		return nil, fmt.Errorf("PersistentVolumeClaim lister %w", errNotConfigured)
+		return nil, notConfigured("PersistentVolumeClaimLister")
 	}
 	return l.PersistentVolumeClaimLister.PersistentVolumeClaims(namespace).Get(name)
 }
@@ -59,7 +61,7 @@ func (l Listers) PersistentVolumeClaim(namespace, name string) (*corev1.Persiste
 // PersistentVolume implements Resolver.
 func (l Listers) PersistentVolume(name string) (*corev1.PersistentVolume, error) {
 	if l.PersistentVolumeLister == nil {
-		return nil, fmt.Errorf("PersistentVolume lister %w", errNotConfigured)
+		return nil, notConfigured("PersistentVolumeLister")
 	}
 	return l.PersistentVolumeLister.Get(name)
 }
@@ -67,7 +69,7 @@ func (l Listers) PersistentVolume(name string) (*corev1.PersistentVolume, error)
 // Services implements Resolver.
 func (l Listers) Services(namespace string) ([]*corev1.Service, error) {
 	if l.ServiceLister == nil {
-		return nil, fmt.Errorf("Service lister %w", errNotConfigured)
+		return nil, notConfigured("ServiceLister")
 	}
 	return l.ServiceLister.Services(namespace).List(labels.Everything())
 }
@@ -77,7 +79,7 @@ func (l Listers) Services(namespace string) ([]*corev1.Service, error) {
 func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string,
 	expirationSeconds int64, boundPod *corev1.Pod) (string, time.Time, error) {
 	if l.TokenClient == nil {
-		return "", time.Time{}, fmt.Errorf("token client %w", errNotConfigured)
+		return "", time.Time{}, notConfigured("TokenClient")
 	}
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		Audiences:         audiences,

@@ -1,0 +1,243 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
+)
+
+// These tests drive the Provider directly against the ECI emulator: the
+// pod lifecycle decisions (retry, fail, refuse) without a control plane.
+// The integration test covers the same paths through a real cluster.
+
+type rig struct {
+	t      *testing.T
+	emu    *emulator.Emulator
+	client *eci.Client
+	p      *Provider
+	mu     sync.Mutex
+	latest map[types.UID]*corev1.Pod
+}
+
+func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config)) *rig {
+	t.Helper()
+	cfg.Logf = func(string, ...any) {}
+	if cfg.Lifecycle == (emulator.LifecycleConfig{}) {
+		cfg.Lifecycle = emulator.LifecycleConfig{Scheduling: -1, ImagePull: -1, ContainerStart: -1, Terminating: -1}
+	}
+	emu := emulator.StartForTest(t, cfg)
+	cred := emulator.DefaultCredential()
+	client, err := eci.New(eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
+		Credentials: &eci.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret},
+		Retry:       eci.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.CloseIdleConnections)
+	ncfg := Config{NodeName: "vnode-u", ClusterName: "unit", Region: "cn-hangzhou", VSwitchIDs: []string{"vsw-h-1", "vsw-i-1"},
+		SecurityGroupID: "sg-emulator0001", StatusPollFast: 50 * time.Millisecond, StatusPollSlow: 200 * time.Millisecond,
+		CreateBackoffBase: 20 * time.Millisecond, CreateBackoffMax: 200 * time.Millisecond}
+	if mutate != nil {
+		mutate(&ncfg)
+	}
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	r := &rig{t: t, emu: emu, client: client, latest: map[types.UID]*corev1.Pod{}}
+	r.p = NewProvider(ncfg, ProviderDeps{
+		ECI: client, Resolver: &listerResolver{
+			configMaps: corev1listers.NewConfigMapLister(idx), secrets: corev1listers.NewSecretLister(idx),
+			services: corev1listers.NewServiceLister(idx), pvcs: corev1listers.NewPersistentVolumeClaimLister(idx),
+			pvs: corev1listers.NewPersistentVolumeLister(idx),
+		},
+		Pods: corev1listers.NewPodLister(idx), PodsSynced: func() bool { return true },
+	})
+	r.p.NotifyPods(context.Background(), func(p *corev1.Pod) {
+		r.mu.Lock()
+		r.latest[p.UID] = p
+		r.mu.Unlock()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r.p.Run(ctx)
+	return r
+}
+
+func unitPod(name string, ann map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name), Annotations: ann,
+			CreationTimestamp: metav1.Now()},
+		Spec: corev1.PodSpec{NodeName: "vnode-u", Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("2Gi")}}}}},
+	}
+}
+
+// waitFor polls the last status notified for pod until ok.
+func (r *rig) waitFor(pod *corev1.Pod, what string, ok func(*corev1.Pod) bool) *corev1.Pod {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		p := r.latest[pod.UID]
+		r.mu.Unlock()
+		if p != nil && ok(p) {
+			return p
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.mu.Lock()
+	p := r.latest[pod.UID]
+	r.mu.Unlock()
+	if p == nil {
+		r.t.Fatalf("pod %s: never notified; wanted %s", pod.Name, what)
+	}
+	r.t.Fatalf("pod %s: wanted %s; last status phase=%s reason=%q message=%q", pod.Name, what, p.Status.Phase, p.Status.Reason, p.Status.Message)
+	return nil
+}
+
+func running(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning }
+
+func (r *rig) instances() []eci.ContainerGroup {
+	gs, err := r.client.DescribeAllContainerGroups(context.Background(), &eci.DescribeContainerGroupsRequest{Tags: r.p.ownedTagFilter()})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return gs
+}
+
+func TestThrottledCreatesAreRetriedUntilTheyPass(t *testing.T) {
+	r := newRig(t, emulator.Config{}, nil)
+	r.emu.SetFault("CreateContainerGroup", emulator.Fault{ErrorRate: 1, Code: "Throttling.User", HTTPStatus: 400, Message: "Request was denied due to user flow control."})
+	pod := unitPod("throttled", nil)
+	if err := r.p.CreatePod(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(pod, "pending with the throttling reason", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodPending && p.Status.Reason == ReasonCreateRetrying && strings.Contains(p.Status.Message, "Throttling.User")
+	})
+	r.emu.ClearFaults()
+	r.waitFor(pod, "running after the fault cleared", running)
+	if n := len(r.instances()); n != 1 {
+		t.Fatalf("%d instances after retries, want exactly 1", n)
+	}
+}
+
+func TestQuotaExceededFailsThePodWithTheReason(t *testing.T) {
+	r := newRig(t, emulator.Config{Quotas: emulator.QuotaConfig{MaxCPU: 0.5}}, nil)
+	pod := unitPod("too-big", nil)
+	_ = r.p.CreatePod(context.Background(), pod)
+	p := r.waitFor(pod, "failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if p.Status.Reason != ReasonCreateFailed || !strings.Contains(p.Status.Message, "QuotaExceed") {
+		t.Fatalf("reason %q message %q", p.Status.Reason, p.Status.Message)
+	}
+	if p.Status.ContainerStatuses[0].State.Terminated == nil {
+		t.Fatal("a failed pod's containers must be terminated, or virtual-kubelet thinks they still run")
+	}
+}
+
+func TestNoStockEverywhereIsRetriedWithANewClientTokenUntilStockReturns(t *testing.T) {
+	r := newRig(t, emulator.Config{}, nil)
+	for _, z := range []string{"cn-hangzhou-h", "cn-hangzhou-i"} {
+		if err := r.emu.SetZoneClosed(z, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod := unitPod("stockless", nil)
+	_ = r.p.CreatePod(context.Background(), pod)
+	r.waitFor(pod, "pending with the ECI schedule failure", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodPending && p.Status.Reason == ReasonScheduleFailed
+	})
+	_ = r.emu.SetZoneClosed("cn-hangzhou-i", false)
+	r.waitFor(pod, "running once a zone has stock", running)
+	var live int
+	for _, g := range r.instances() {
+		if g.Status == eci.StatusRunning {
+			live++
+			if g.ZoneID != "cn-hangzhou-i" {
+				t.Fatalf("instance landed in %s", g.ZoneID)
+			}
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d running instances, want 1", live)
+	}
+}
+
+func TestUnsupportedPodsStayPendingWithTheAlternativeAndReachNoECI(t *testing.T) {
+	r := newRig(t, emulator.Config{}, nil)
+	pod := unitPod("host-net", nil)
+	pod.Spec.HostNetwork = true
+	ctrl := true
+	ds := unitPod("ds-pod", nil)
+	ds.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "node-agent", APIVersion: "apps/v1", Controller: &ctrl, UID: "ds"}}
+	for _, p := range []*corev1.Pod{pod, ds} {
+		_ = r.p.CreatePod(context.Background(), p)
+	}
+	hn := r.waitFor(pod, "pending as unsupported", func(p *corev1.Pod) bool { return p.Status.Reason == ReasonUnsupported })
+	if hn.Status.Phase != corev1.PodPending || !strings.Contains(hn.Status.Message, "LoadBalancer") {
+		t.Fatalf("hostNetwork pod: phase %s message %q; want Pending naming a Service of type LoadBalancer", hn.Status.Phase, hn.Status.Message)
+	}
+	d := r.waitFor(ds, "pending as unsupported", func(p *corev1.Pod) bool { return p.Status.Reason == ReasonUnsupported })
+	if d.Status.Phase != corev1.PodPending || !strings.Contains(d.Status.Message, "sidecar") {
+		t.Fatalf("DaemonSet pod: phase %s message %q; want Pending naming a sidecar container", d.Status.Phase, d.Status.Message)
+	}
+	if n := r.emu.Calls()["CreateContainerGroup"].Count; n != 0 {
+		t.Fatalf("%d CreateContainerGroup calls for pods a VNode cannot run", n)
+	}
+}
+
+func TestDeletingAPodDeletesItsInstanceAndReportsATerminalStatus(t *testing.T) {
+	r := newRig(t, emulator.Config{}, nil)
+	pod := unitPod("doomed", nil)
+	_ = r.p.CreatePod(context.Background(), pod)
+	r.waitFor(pod, "running", running)
+	del := pod.DeepCopy()
+	now := metav1.Now()
+	grace := int64(30)
+	del.DeletionTimestamp, del.DeletionGracePeriodSeconds = &now, &grace
+	if err := r.p.DeletePod(context.Background(), del); err != nil {
+		t.Fatal(err)
+	}
+	p := r.waitFor(pod, "terminal after delete", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Terminated == nil {
+			t.Fatalf("container %s not terminated after delete", cs.Name)
+		}
+	}
+	if _, err := r.p.GetPod(context.Background(), "default", "doomed"); err == nil {
+		t.Fatal("a deleted pod must be forgotten")
+	}
+	for _, g := range r.instances() {
+		if g.Status != eci.StatusTerminating {
+			t.Fatalf("instance %s still %s after the pod was deleted", g.ContainerGroupID, g.Status)
+		}
+	}
+}
+
+func TestAnInstanceDeletedBehindOurBackFailsThePod(t *testing.T) {
+	r := newRig(t, emulator.Config{}, func(c *Config) { c.InstanceLostGracePeriod = 100 * time.Millisecond })
+	pod := unitPod("vanishing", nil)
+	_ = r.p.CreatePod(context.Background(), pod)
+	r.waitFor(pod, "running", running)
+	for _, g := range r.instances() {
+		if err := r.client.DeleteContainerGroup(context.Background(), &eci.DeleteContainerGroupRequest{ContainerGroupID: g.ContainerGroupID, Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := r.waitFor(pod, "failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if p.Status.Reason != ReasonInstanceNotFound {
+		t.Fatalf("reason %q, want %s", p.Status.Reason, ReasonInstanceNotFound)
+	}
+}

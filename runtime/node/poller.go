@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -197,7 +198,7 @@ func (p *Provider) adopt(byUID map[types.UID][]*eci.ContainerGroup) {
 	if p.pods == nil {
 		return
 	}
-	pods, err := p.pods.List(everything)
+	pods, err := p.pods.List(labels.Everything())
 	if err != nil {
 		p.log.Warn("listing pods for adoption failed", "err", err)
 		return

@@ -11,11 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
 // These tests drive the Provider directly against the ECI emulator: the
@@ -55,10 +56,10 @@ func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config)) *rig {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	r := &rig{t: t, emu: emu, client: client, latest: map[types.UID]*corev1.Pod{}}
 	r.p = NewProvider(ncfg, ProviderDeps{
-		ECI: client, Resolver: &listerResolver{
-			configMaps: corev1listers.NewConfigMapLister(idx), secrets: corev1listers.NewSecretLister(idx),
-			services: corev1listers.NewServiceLister(idx), pvcs: corev1listers.NewPersistentVolumeClaimLister(idx),
-			pvs: corev1listers.NewPersistentVolumeLister(idx),
+		ECI: client, Resolver: translate.Listers{
+			ConfigMapLister: corev1listers.NewConfigMapLister(idx), SecretLister: corev1listers.NewSecretLister(idx),
+			ServiceLister: corev1listers.NewServiceLister(idx), PersistentVolumeClaimLister: corev1listers.NewPersistentVolumeClaimLister(idx),
+			PersistentVolumeLister: corev1listers.NewPersistentVolumeLister(idx),
 		},
 		Pods: corev1listers.NewPodLister(idx), PodsSynced: func() bool { return true },
 	})

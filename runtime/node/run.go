@@ -25,6 +25,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
 // RunOptions are the process-level settings of Run.
@@ -156,9 +158,9 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 		ConfigureNode(pc.Node, cfg, o.Version)
 		prov = NewProvider(cfg, ProviderDeps{
 			ECI: o.ECI,
-			Resolver: &listerResolver{
-				configMaps: pc.ConfigMaps, secrets: pc.Secrets, services: pc.Services,
-				pvcs: pvcs.Lister(), pvs: pvs.Lister(), kube: o.Kube,
+			Resolver: translate.Listers{
+				ConfigMapLister: pc.ConfigMaps, SecretLister: pc.Secrets, ServiceLister: pc.Services,
+				PersistentVolumeClaimLister: pvcs.Lister(), PersistentVolumeLister: pvs.Lister(), TokenClient: o.Kube.CoreV1(),
 			},
 			Kube: o.Kube, Pods: pc.Pods, Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
 		})

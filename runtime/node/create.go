@@ -68,12 +68,19 @@ func (p *Provider) processCreate(ctx context.Context, uid types.UID) {
 	}
 	p.mu.Lock()
 	t.failFast = res.Options.FailStrategy == translate.FailFast
+	t.spotFallback = res.Options.SpotFallback
+	payAsYouGo := t.payAsYouGo
 	p.mu.Unlock()
 	for _, w := range res.Warnings {
 		p.event(t, corev1.EventTypeWarning, "ECI"+string(w.Reason), w.String())
 	}
 	req := res.Request
 	req.ClientToken = token
+	if payAsYouGo && req.SpotStrategy != "" && req.SpotStrategy != eci.SpotStrategyNoSpot {
+		// k8s.aliyun.com/eci-spot-fallback: spot had no stock, so fall back.
+		req.SpotStrategy, req.SpotPriceLimit, req.SpotDuration = eci.SpotStrategyNoSpot, 0, nil
+		p.event(t, corev1.EventTypeNormal, "ECISpotFallback", "no spot stock: creating the instance pay-as-you-go, as the pod's k8s.aliyun.com/eci-spot-fallback asks")
+	}
 
 	resp, err := p.eci.CreateContainerGroup(ctx, req)
 	if err != nil {

@@ -254,6 +254,9 @@ func (p *Provider) retryScheduleFailed(ctx context.Context, t *tracked, g *eci.C
 	p.mu.Lock()
 	t.attempt++
 	t.instanceID = ""
+	if t.spotFallback && g.StockOut() {
+		t.payAsYouGo = true
+	}
 	p.mu.Unlock()
 	p.retryCreate(t, ReasonScheduleFailed, msg)
 }

@@ -39,6 +39,10 @@ type tracked struct {
 	lastReason string    // last retry reason/message pair, to emit an Event only when it changes
 	events     map[string]int32
 	failFast   bool // k8s.aliyun.com/eci-fail-strategy: fail-fast
+	// spotFallback (k8s.aliyun.com/eci-spot-fallback) turns payAsYouGo on
+	// after a spot instance found no stock.
+	spotFallback bool
+	payAsYouGo   bool
 }
 
 // clientToken makes creates idempotent: the first attempt uses the pod UID

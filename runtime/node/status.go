@@ -68,6 +68,27 @@ func groupStatus(pod *corev1.Pod, g *eci.ContainerGroup, now time.Time) *corev1.
 	initDone := true
 	for _, c := range pod.Spec.InitContainers {
 		cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image}
+		if isSidecar(c) {
+			// Kubernetes sidecars (init containers that keep running) run
+			// as ECI application containers; their status still belongs
+			// among the init containers, and they count as done once started.
+			if ec, ok := byName[c.Name]; ok {
+				cs.State = containerState(ec.CurrentState)
+				cs.LastTerminationState = containerState(ec.PreviousState)
+				cs.RestartCount = ec.RestartCount
+				cs.Ready = ec.Ready && cs.State.Running != nil
+				cs.ContainerID = containerID(g.ContainerGroupID, c.Name)
+			} else {
+				cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "PodInitializing"}
+			}
+			if cs.State.Running == nil {
+				initDone = false
+			}
+			started := cs.State.Running != nil
+			cs.Started = &started
+			st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
+			continue
+		}
 		if ic, ok := initByName[c.Name]; ok {
 			cs.State = containerState(ic.CurrentState)
 			cs.LastTerminationState = containerState(ic.PreviousState)
@@ -287,4 +308,8 @@ func instanceSpec(g *eci.ContainerGroup) string {
 		return g.InstanceType
 	}
 	return fmt.Sprintf("%.1f-%.1fGi", g.CPU, g.Memory)
+}
+
+func isSidecar(c corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 }

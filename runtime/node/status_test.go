@@ -196,3 +196,22 @@ func stateString(s corev1.ContainerState) string {
 func itoa(i int32) string {
 	return resource.NewQuantity(int64(i), resource.DecimalSI).String()
 }
+
+func TestSidecarInitContainersReportAsInitContainersAndCountAsStarted(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	pod := &corev1.Pod{Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "proxy", Image: "envoy:1", RestartPolicy: &always}},
+		Containers:     []corev1.Container{{Name: "app", Image: "app:1"}},
+	}}
+	run := eci.ContainerState{State: eci.ContainerRunning}
+	// ECI runs the sidecar as an application container.
+	g := eci.ContainerGroup{ContainerGroupID: "eci-s", Status: eci.StatusRunning, Containers: []eci.ContainerInfo{
+		{Name: "proxy", Ready: true, CurrentState: run}, {Name: "app", Ready: true, CurrentState: run}}}
+	st := groupStatus(pod, &g, time.Now())
+	if len(st.InitContainerStatuses) != 1 || st.InitContainerStatuses[0].State.Running == nil {
+		t.Fatalf("sidecar status %+v, want it running among the init containers", st.InitContainerStatuses)
+	}
+	if condition(st, corev1.PodInitialized) != corev1.ConditionTrue || condition(st, corev1.PodReady) != corev1.ConditionTrue {
+		t.Fatalf("a started sidecar must not hold the pod uninitialized: %+v", st.Conditions)
+	}
+}

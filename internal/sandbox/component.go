@@ -71,7 +71,7 @@ func (s *Sandbox) waitComponent(ctx context.Context, c componentStart, p *proces
 		if p.running() {
 			return nil
 		}
-		tail := p.logTail(40)
+		tail := p.logTail(20)
 		if portInUse(tail) {
 			return fmt.Errorf("%s: %w", c.name, errPortTaken)
 		}

@@ -229,10 +229,22 @@ func (pw *podWorker) runOnce(cs *containerState) (time.Duration, int, error) {
 	cs.proc = proc
 	cs.id = "sandbox://" + strconv.Itoa(proc.pid())
 	cs.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
-	cs.ready, cs.started = true, true
+	probe := cs.spec.ReadinessProbe
+	cs.ready, cs.started = probe == nil || cs.init, true
+	podIP := pw.podIP
 	pw.mu.Unlock()
 	pw.notify()
 	pw.node.recorder.Eventf(pw.podRef(), corev1.EventTypeNormal, "Started", "Started container %s (pid %d)", cs.spec.Name, proc.pid())
+	if probe != nil && !cs.init {
+		go probeReadiness(probe, &cs.spec, podIP, proc.done, func(ready bool) {
+			pw.mu.Lock()
+			if cs.proc == proc && proc.running() { // still this run of the container
+				cs.ready = ready
+			}
+			pw.mu.Unlock()
+			pw.notify()
+		})
+	}
 
 	// No select on ctx here: termination signals the process and this wait reaps it.
 	<-proc.done

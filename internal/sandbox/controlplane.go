@@ -56,8 +56,6 @@ func (s *Sandbox) startEtcd(ctx context.Context) error {
 					"--initial-advertise-peer-urls=" + peerURL,
 					"--initial-cluster=sandbox=" + peerURL,
 					"--initial-cluster-state=new",
-					// A test cluster's data is thrown away; fsync only costs time.
-					"--unsafe-no-fsync",
 					"--logger=zap",
 					"--log-level=warn",
 				},
@@ -95,6 +93,10 @@ func (s *Sandbox) startAPIServer(ctx context.Context) error {
 					"--etcd-servers=" + s.etcdURL,
 					"--bind-address=127.0.0.1",
 					"--advertise-address=127.0.0.1",
+					// The lease reconciler refuses a loopback advertise address; nothing here
+					// needs the kubernetes Service's endpoints (pods get KUBERNETES_SERVICE_HOST
+					// pointing straight at this server).
+					"--endpoint-reconciler-type=none",
 					fmt.Sprintf("--secure-port=%d", p[0]),
 					"--tls-cert-file=" + filepath.Join(pki, "apiserver.crt"),
 					"--tls-private-key-file=" + filepath.Join(pki, "apiserver.key"),

@@ -114,6 +114,9 @@ func (e cachedEntry) fill(ctx context.Context, p progress, build func(tmpDir str
 			return fmt.Errorf("build of %s did not produce %s: %w", e.key, f, err)
 		}
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it private
+		return fmt.Errorf("make %s readable: %w", e.key, err)
+	}
 	// A stale incomplete directory (from an older layout) would make the rename fail.
 	if err := os.RemoveAll(e.dir()); err != nil {
 		return fmt.Errorf("remove incomplete cache entry %s: %w", e.dir(), err)

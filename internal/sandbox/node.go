@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -47,6 +48,8 @@ type workerNode struct {
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
 
+	readySince metav1.Time // LastTransitionTime of every node condition
+
 	mu         sync.Mutex
 	pods       map[types.UID]*podWorker
 	finalizing map[types.UID]bool
@@ -83,6 +86,7 @@ func newWorkerNode(pool *workerPool, index int, capacity corev1.ResourceList) (*
 		client:      client,
 		broadcaster: b,
 		recorder:    b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: name}),
+		readySince:  metav1.Now(),
 		pods:        map[types.UID]*podWorker{},
 		finalizing:  map[types.UID]bool{},
 	}, nil
@@ -149,60 +153,50 @@ func (n *workerNode) every(ctx context.Context, interval time.Duration, what str
 	}
 }
 
-// postStatus writes capacity, addresses, node info and fresh Ready conditions.
+// postStatus writes capacity, addresses, node info and fresh Ready conditions. It patches
+// (strategic merge) the status rather than updating the whole object, as a kubelet does: a
+// full update would carry a stale copy of the taints the node lifecycle controller manages,
+// which NodeRestriction rightly refuses.
 func (n *workerNode) postStatus(ctx context.Context) error {
-	node, err := n.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("get node: %w", err)
-	}
 	now := metav1.Now()
-	node.Status.Capacity = n.capacity.DeepCopy()
-	node.Status.Allocatable = n.capacity.DeepCopy()
-	node.Status.Addresses = []corev1.NodeAddress{
-		{Type: corev1.NodeInternalIP, Address: n.ip},
-		{Type: corev1.NodeHostName, Address: n.name},
+	cond := func(t corev1.NodeConditionType, st corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
+		return corev1.NodeCondition{Type: t, Status: st, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: n.readySince}
 	}
-	node.Status.DaemonEndpoints.KubeletEndpoint.Port = 10250
-	node.Status.NodeInfo = corev1.NodeSystemInfo{
-		MachineID:               n.name,
-		SystemUUID:              n.name,
-		BootID:                  n.name,
-		KernelVersion:           kernelVersion(),
-		OSImage:                 "eci-vnode sandbox worker",
-		ContainerRuntimeVersion: "eci-sandbox://" + KubernetesVersion,
-		KubeletVersion:          KubernetesVersion,
-		OperatingSystem:         "linux",
-		Architecture:            runtime.GOARCH,
+	status := corev1.NodeStatus{
+		Capacity:    n.capacity.DeepCopy(),
+		Allocatable: n.capacity.DeepCopy(),
+		Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: n.ip},
+			{Type: corev1.NodeHostName, Address: n.name},
+		},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+		NodeInfo: corev1.NodeSystemInfo{
+			MachineID:               n.name,
+			SystemUUID:              n.name,
+			BootID:                  n.name,
+			KernelVersion:           kernelVersion(),
+			OSImage:                 "eci-vnode sandbox worker",
+			ContainerRuntimeVersion: "eci-sandbox://" + KubernetesVersion,
+			KubeletVersion:          KubernetesVersion,
+			OperatingSystem:         "linux",
+			Architecture:            runtime.GOARCH,
+		},
+		// The node never stops being healthy, so the transition time is when it registered.
+		Conditions: []corev1.NodeCondition{
+			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+			cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+		},
 	}
-	node.Status.Conditions = mergeNodeConditions(node.Status.Conditions, now, []corev1.NodeCondition{
-		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
-		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
-		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
-		{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status"},
-	})
-	if _, err := n.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update node status: %w", err)
+	patch, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return fmt.Errorf("encode node status: %w", err)
+	}
+	if _, err := n.client.CoreV1().Nodes().Patch(ctx, n.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+		return fmt.Errorf("patch node status: %w", err)
 	}
 	return nil
-}
-
-// mergeNodeConditions sets want on cur with a fresh heartbeat, keeping the transition time of
-// conditions whose status did not change.
-func mergeNodeConditions(cur []corev1.NodeCondition, now metav1.Time, want []corev1.NodeCondition) []corev1.NodeCondition {
-	prev := map[corev1.NodeConditionType]corev1.NodeCondition{}
-	for _, c := range cur {
-		prev[c.Type] = c
-	}
-	out := make([]corev1.NodeCondition, 0, len(want))
-	for _, w := range want {
-		w.LastHeartbeatTime = now
-		w.LastTransitionTime = now
-		if p, ok := prev[w.Type]; ok && p.Status == w.Status && !p.LastTransitionTime.IsZero() {
-			w.LastTransitionTime = p.LastTransitionTime
-		}
-		out = append(out, w)
-	}
-	return out
 }
 
 // renewLease creates or renews the node's Lease in kube-node-lease, which is what the node

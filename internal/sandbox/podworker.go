@@ -259,7 +259,13 @@ func (pw *podWorker) shutdown() {
 	}
 	pw.mu.Unlock()
 	pw.cancel()
-	if len(procs) > 0 {
+	killed := false
+	select {
+	case <-pw.killing:
+		killed = true // no API calls: the pod is gone or the sandbox is stopping
+	default:
+	}
+	if len(procs) > 0 && !killed {
 		pw.node.recorder.Eventf(pw.podRef(), corev1.EventTypeNormal, "Killing", "Stopping %d container process(es) with a grace period of %s", len(procs), grace)
 	}
 	for _, p := range procs {

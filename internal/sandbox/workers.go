@@ -85,6 +85,13 @@ func (s *Sandbox) startWorkers(ctx context.Context) error {
 			if !nodeReady(got) {
 				return fmt.Errorf("node %s not Ready yet", node.name)
 			}
+			// The node lifecycle controller taints a new node until it has seen it Ready;
+			// until then nothing schedules there.
+			for _, t := range got.Spec.Taints {
+				if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+					return fmt.Errorf("node %s still tainted %s", node.name, t.Key)
+				}
+			}
 		}
 		return nil
 	}, nil)

@@ -509,7 +509,7 @@ func (e *env) testNotIntercepted(t *testing.T) {
 			t.Errorf("%s: refused: %v", ns, err)
 			continue
 		}
-		if out.Annotations[profile.SelectorAnnotation] != "" || len(out.Spec.Tolerations) != 0 {
+		if out.Annotations[profile.SelectorAnnotation] != "" || hasToleration(out.Spec.Tolerations, vnodeToleration) {
 			t.Errorf("%s: pod was mutated: %v %v", ns, out.Annotations, out.Spec.Tolerations)
 		}
 	}
@@ -651,17 +651,41 @@ func (e *env) testNodePort(t *testing.T) {
 // testBurst: a normalNodePrefer selector; the worker is full, so scaling a Deployment up
 // overflows onto the VNode; once the worker has room, new replicas go there; scaling down
 // removes the VNode pods first, because they carry pod-deletion-cost -100 — although they
-// are the older ones and share a node with fewer replicas, which without the cost would
-// make the ReplicaSet delete the worker's pods.
+// are the older ones and share a node with fewer replicas. A control Deployment whose
+// template sets pod-deletion-cost "0" itself (which the webhook leaves alone) shows the
+// ReplicaSet's order without our cost: it removes pods of the worker.
 func (e *env) testBurst(t *testing.T) {
+	e.setProfile(t, `[{"name":"burst","namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"wh-burst"}},`+
+		`"objectSelector":{"matchExpressions":[{"key":"app","operator":"In","values":["burst","control"]}]},"policy":"normalNodePrefer"}]`)
+	t.Run("with deletion cost", func(t *testing.T) {
+		before, after := e.burstScenario(t, "burst", "")
+		if len(after[vnodeName]) != 0 || fmt.Sprint(after["worker-1"]) != fmt.Sprint(before["worker-1"]) {
+			t.Errorf("scale-in did not remove the VNode pods first: before %v, after %v", before, after)
+		}
+		t.Logf("scaled in to 4: the VNode pods %v were removed first", before[vnodeName])
+	})
+	t.Run("control without our cost", func(t *testing.T) {
+		before, after := e.burstScenario(t, "control", "0")
+		if fmt.Sprint(after[vnodeName]) != fmt.Sprint(before[vnodeName]) || len(after["worker-1"]) != 2 {
+			t.Errorf("without the cost, expected the ReplicaSet to remove worker pods: before %v, after %v", before, after)
+		}
+		t.Logf("without the cost the ReplicaSet removed worker pods and kept %v on the VNode", after[vnodeName])
+	})
+}
+
+// burstScenario fills the worker, scales app to 2 (both overflow to the VNode), frees the
+// worker, scales to 6 (4 on the worker) and back to 4. It returns the placement before
+// and after the scale-in (node -> sorted pod names). cost, when set, is the template's own
+// pod-deletion-cost.
+func (e *env) burstScenario(t *testing.T, app, cost string) (before, after map[string][]string) {
 	ctx := context.Background()
 	const ns = "wh-burst"
-	e.setProfile(t, `[{"name":"burst","namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"wh-burst"}},"objectSelector":{"matchLabels":{"app":"burst"}},"policy":"normalNodePrefer"}]`)
-	deploy := func(name string, replicas int32) *appsv1.Deployment {
+	deploy := func(name string, replicas int32, annotations map[string]string) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 		d.Spec.Replicas = ptr.To(replicas)
 		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}
 		d.Spec.Template.Labels = map[string]string{"app": name}
+		d.Spec.Template.Annotations = annotations
 		d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](0)
 		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/app:1",
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}}}
@@ -683,6 +707,9 @@ func (e *env) testBurst(t *testing.T) {
 			if p.Status.Phase == corev1.PodRunning && podReady(&p) {
 				out[p.Spec.NodeName] = append(out[p.Spec.NodeName], p.Name)
 			}
+		}
+		for _, names := range out {
+			sort.Strings(names)
 		}
 		return out, n, nil
 	}
@@ -708,26 +735,40 @@ func (e *env) testBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var annotations map[string]string
+	if cost != "" {
+		annotations = map[string]string{DeletionCostAnnotation: cost}
+	}
 
 	// The worker (2 CPUs) is filled by pods the profile does not match.
-	if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, deploy("filler", 4), metav1.CreateOptions{}); err != nil {
+	if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, deploy("filler", 4, nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitPlacement("filler", 4, 0)
-	if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, deploy("burst", 1), metav1.CreateOptions{}); err != nil {
+	if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, deploy(app, 1, annotations), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = e.kube.AppsV1().Deployments(ns).Delete(ctx, "burst", metav1.DeleteOptions{}) }()
-	waitPlacement("burst", 0, 1)
-	scale("burst", 2)
-	first := waitPlacement("burst", 0, 2)
-	t.Logf("workers full: burst overflowed onto the VNode: %v", first)
+	defer func() {
+		_ = e.kube.AppsV1().Deployments(ns).Delete(ctx, app, metav1.DeleteOptions{})
+		waitUntil(t, 2*time.Minute, app+" pods are gone", func() (bool, error) {
+			pods, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+			return err == nil && len(pods.Items) == 0, err
+		})
+	}()
+	waitPlacement(app, 0, 1)
+	scale(app, 2)
+	first := waitPlacement(app, 0, 2)
+	t.Logf("worker full: %s overflowed onto the VNode: %v", app, first)
 
-	// Pods on the VNode get the deletion cost; the worker's do not.
+	// Pods on the VNode get the deletion cost (unless they have their own); the worker's do not.
+	want := "-100"
+	if cost != "" {
+		want = cost
+	}
 	waitUntil(t, 30*time.Second, "pod-deletion-cost on the VNode pods", func() (bool, error) {
 		for _, name := range first[vnodeName] {
 			p, err := e.kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil || p.Annotations[DeletionCostAnnotation] != "-100" {
+			if err != nil || p.Annotations[DeletionCostAnnotation] != want {
 				return false, err
 			}
 		}
@@ -748,19 +789,18 @@ func (e *env) testBurst(t *testing.T) {
 		pods, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=filler"})
 		return err == nil && len(pods.Items) == 0, err
 	})
-	scale("burst", 6)
-	second := waitPlacement("burst", 4, 2)
-	t.Logf("after the worker freed up: %v", second)
+	scale(app, 6)
+	before = waitPlacement(app, 4, 2)
+	t.Logf("after the worker freed up: %v", before)
 
-	// Scale in: the VNode pods go first.
-	scale("burst", 4)
-	third := waitPlacement("burst", 4, 0)
-	sort.Strings(third["worker-1"])
-	sort.Strings(second["worker-1"])
-	if fmt.Sprint(third["worker-1"]) != fmt.Sprint(second["worker-1"]) {
-		t.Errorf("scale-in removed pods of the worker: before %v, after %v", second["worker-1"], third["worker-1"])
-	}
-	t.Logf("scaled in to 4: the VNode pods %v were removed first", second[vnodeName])
+	scale(app, 4)
+	waitUntil(t, 2*time.Minute, app+" scaled in to 4 running pods", func() (bool, error) {
+		var n int
+		var err error
+		after, n, err = placement(app)
+		return err == nil && n == 4 && len(after["worker-1"])+len(after[vnodeName]) == 4, err
+	})
+	return before, after
 }
 
 func podReady(p *corev1.Pod) bool {

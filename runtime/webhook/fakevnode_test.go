@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
@@ -46,7 +47,7 @@ func startFakeVNode(t *testing.T, ctx context.Context, kube kubernetes.Interface
 	if _, err := kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("register fake VNode: %v", err)
 	}
-	if err := v.heartbeat(ctx); err != nil {
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error { return v.heartbeat(ctx) }); err != nil {
 		t.Fatalf("fake VNode status: %v", err)
 	}
 	go func() {
@@ -57,7 +58,7 @@ func startFakeVNode(t *testing.T, ctx context.Context, kube kubernetes.Interface
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				_ = v.heartbeat(ctx)
+				_ = retry.RetryOnConflict(retry.DefaultRetry, func() error { return v.heartbeat(ctx) })
 			}
 		}
 	}()

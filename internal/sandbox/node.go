@@ -47,6 +47,7 @@ type workerNode struct {
 	client      kubernetes.Interface
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
+	api         *kubeletAPI // serves `kubectl logs`
 
 	readySince metav1.Time // LastTransitionTime of every node condition
 
@@ -132,7 +133,6 @@ func (n *workerNode) run(ctx context.Context) {
 	}()
 	n.watchPods(ctx)
 	wg.Wait()
-	n.broadcaster.Shutdown()
 }
 
 // every calls fn every interval until ctx ends, logging failures (the next tick retries).
@@ -169,7 +169,7 @@ func (n *workerNode) postStatus(ctx context.Context) error {
 			{Type: corev1.NodeInternalIP, Address: n.ip},
 			{Type: corev1.NodeHostName, Address: n.name},
 		},
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(n.api.port())}},
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               n.name,
 			SystemUUID:              n.name,

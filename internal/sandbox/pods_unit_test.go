@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -154,5 +157,26 @@ func TestPodPhase(t *testing.T) {
 				t.Errorf("phase = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSeekTailLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, []byte("one\ntwo\nthree\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[int]string{0: "", 1: "three\n", 2: "two\nthree\n", 3: "one\ntwo\nthree\n", 10: "one\ntwo\nthree\n"} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := seekTailLines(f, n); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(f)
+		f.Close()
+		if string(got) != want {
+			t.Errorf("tail %d = %q, want %q", n, got, want)
+		}
 	}
 }

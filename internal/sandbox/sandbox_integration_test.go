@@ -131,7 +131,16 @@ func TestSandbox(t *testing.T) {
 		if log := podLog(t, dir, "rt-version", "main"); !strings.Contains(log, "eci-vnode ") {
 			t.Errorf("rt-version log %q lacks the version line", log)
 		}
+		// kubectl logs goes through the apiserver to the worker's kubelet API.
+		logs, err := client.CoreV1().Pods("default").GetLogs("rt-version", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx)
+		if err != nil || !strings.Contains(string(logs), "eci-vnode ") {
+			t.Errorf("pod logs through the apiserver: %q, %v", logs, err)
+		}
 		failed := waitPodPhase(t, client, "rt-unknown", corev1.PodFailed)
+		tail, err := client.CoreV1().Pods("default").GetLogs("rt-unknown", &corev1.PodLogOptions{TailLines: ptr.To[int64](1)}).DoRaw(ctx)
+		if err != nil || strings.Count(strings.TrimSpace(string(tail)), "\n") != 0 || !strings.Contains(string(tail), "version") {
+			t.Errorf("last log line of rt-unknown: %q, %v", tail, err)
+		}
 		term = failed.Status.ContainerStatuses[0].State.Terminated
 		if term == nil || term.ExitCode != 2 || term.Reason != "Error" {
 			t.Errorf("rt-unknown terminated state %+v", term)

@@ -64,10 +64,13 @@ func (s *Sandbox) startWorkers(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("start worker %d: %w", i, err)
 		}
+		pool.nodes = append(pool.nodes, node) // from here on, stop cleans it up
+		if node.api, err = startKubeletAPI(node); err != nil {
+			return fmt.Errorf("start worker %s: %w", node.name, err)
+		}
 		if err := node.register(ctx); err != nil {
 			return fmt.Errorf("register worker %s: %w", node.name, err)
 		}
-		pool.nodes = append(pool.nodes, node)
 		pool.wg.Add(1)
 		go func() {
 			defer pool.wg.Done()
@@ -131,5 +134,11 @@ func (p *workerPool) stop(ctx context.Context) error {
 	}
 	wg.Wait()
 	p.wg.Wait()
+	for _, n := range p.nodes {
+		if n.api != nil {
+			n.api.stop(ctx)
+		}
+		n.broadcaster.Shutdown()
+	}
 	return errors.Join(errs...)
 }

@@ -35,7 +35,7 @@ type fixture struct {
 	pods       cache.Indexer
 }
 
-func newFixture(t *testing.T, selectors string) *fixture {
+func newFixture(t testing.TB, selectors string) *fixture {
 	t.Helper()
 	m := NewMetrics(nil)
 	store := newProfileStore(m, discardLog(), nil)

@@ -180,6 +180,10 @@ func (pw *podWorker) runContainers() {
 	pw.notify()
 
 	var wg sync.WaitGroup
+	// Once every container loop has ended no process can hold the address any more; a
+	// finished pod that nobody deletes (a Job's) must not keep it. The status keeps
+	// showing it, as a kubelet's does.
+	defer pw.releaseIP()
 	defer wg.Wait()
 	for _, cs := range pw.inits {
 		if cs.spec.RestartPolicy != nil && *cs.spec.RestartPolicy == corev1.ContainerRestartPolicyAlways {

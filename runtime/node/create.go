@@ -27,6 +27,9 @@ const (
 	AnnotationFailStrategy = "k8s.aliyun.com/eci-fail-strategy"
 )
 
+// writtenAnnotations are the annotations this runtime owns on a pod.
+var writtenAnnotations = []string{AnnotationInstanceID, AnnotationRequestID}
+
 // runCreateWorker processes queued creates until ctx ends.
 func (p *Provider) runCreateWorker(ctx context.Context) {
 	for {
@@ -192,6 +195,16 @@ func (p *Provider) annotate(ctx context.Context, pod *corev1.Pod, ann map[string
 			delete(ann, k)
 		}
 	}
+	p.mu.Lock()
+	if t, ok := p.byUID[pod.UID]; ok {
+		if t.pod.Annotations == nil {
+			t.pod.Annotations = map[string]string{}
+		}
+		for k, v := range ann {
+			t.pod.Annotations[k] = v
+		}
+	}
+	p.mu.Unlock()
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
 	if err != nil {
 		return

@@ -3,9 +3,12 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // DeletePod deletes the pod's instance. The pod keeps its status until the
@@ -78,6 +81,20 @@ func (p *Provider) finishDeletion(t *tracked, msg string) {
 	p.mu.Unlock()
 	p.log.Info("pod deleted", "pod", podKey(out.Namespace, out.Name), "uid", out.UID, "detail", msg)
 	p.publish([]*corev1.Pod{out})
+	if out.DeletionTimestamp != nil && p.kube != nil {
+		// As a kubelet does once a pod's containers are gone: remove the
+		// object now rather than when virtual-kubelet's grace timer fires.
+		// The UID precondition keeps a recreated pod of the same name safe.
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			zero := int64(0)
+			err := p.kube.CoreV1().Pods(out.Namespace).Delete(context.Background(), out.Name, metav1.DeleteOptions{
+				GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &out.UID}})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				p.log.Warn("could not remove the deleted pod's object", "pod", podKey(out.Namespace, out.Name), "err", err)
+			}
+		}()
+	}
 }
 
 func instanceGoneMessage(id string) string {

@@ -118,6 +118,9 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 		pod := g.pod("force-me", "vnode-1", "nginx:1.27", nil)
 		p := g.waitPod(pod.Name, podRunningReady)
 		id := p.Annotations[node.AnnotationInstanceID]
+		if _, ok := g.instancesOf("vnode-1")[id]; !ok {
+			t.Fatalf("instance %q of pod %s is not listed before the delete", id, p.Name)
+		}
 		zero := int64(0)
 		if err := g.kube.CoreV1().Pods(ns).Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 			t.Fatal(err)
@@ -252,11 +255,16 @@ func (g *ground) startRuntime(nodeName, name string, extra ...string) *runtimePr
 		f.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
-			lines := strings.Split(string(b), "\n")
-			if len(lines) > 60 {
-				lines = lines[len(lines)-60:]
+			var keep []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=INFO") {
+					keep = append(keep, l)
+				}
 			}
-			t.Logf("---- %s log tail ----\n%s", name, strings.Join(lines, "\n"))
+			if len(keep) > 80 {
+				keep = keep[len(keep)-80:]
+			}
+			t.Logf("---- %s log (info and above, last 80) ----\n%s", name, strings.Join(keep, "\n"))
 		}
 	})
 	return rp
@@ -384,8 +392,9 @@ func (g *ground) pod(name, nodeName, image string, ann map[string]string) *corev
 	return out
 }
 
+// podRunningReady: Running, Ready, and the instance ID written back.
 func podRunningReady(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+	if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || p.Annotations[node.AnnotationInstanceID] == "" {
 		return false
 	}
 	for _, c := range p.Status.Conditions {

@@ -203,6 +203,17 @@ func (p *Provider) adopt(byUID map[types.UID][]*eci.ContainerGroup) {
 		p.log.Warn("listing pods for adoption failed", "err", err)
 		return
 	}
+	type writeBack struct {
+		pod *corev1.Pod
+		id  string
+	}
+	var writes []writeBack
+	defer func() {
+		// An earlier run may have died between create and write-back.
+		for _, w := range writes {
+			p.annotate(context.Background(), w.pod, map[string]string{AnnotationInstanceID: w.id})
+		}
+	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pod := range pods {
@@ -227,6 +238,9 @@ func (p *Provider) adopt(byUID map[types.UID][]*eci.ContainerGroup) {
 		t.attempt = len(gs) - 1
 		t.createdAt = parseTime(g.CreationTime)
 		t.state = stateCreated
+		if pod.Annotations[AnnotationInstanceID] != g.ContainerGroupID {
+			writes = append(writes, writeBack{pod: pod.DeepCopy(), id: g.ContainerGroupID})
+		}
 		p.log.Info("adopted ECI instance", "pod", podKey(pod.Namespace, pod.Name), "uid", pod.UID, "instance", g.ContainerGroupID)
 	}
 }

@@ -219,6 +219,13 @@ func (p *Provider) NotifyPods(_ context.Context, cb func(*corev1.Pod)) {
 
 // publish hands status changes to virtual-kubelet, outside the lock because
 // the callback may block.
+//
+// virtual-kubelet writes the status with UpdateStatus on the whole pod object
+// we hand it, and the pods/status endpoint keeps the metadata it is sent: a
+// copy with stale annotations would erase annotations written since (ours,
+// or a controller's such as pod-deletion-cost). So the metadata is taken from
+// the informer's current copy, the same one virtual-kubelet takes the
+// resourceVersion from.
 func (p *Provider) publish(pods []*corev1.Pod) {
 	p.mu.Lock()
 	cb := p.notify
@@ -227,6 +234,24 @@ func (p *Provider) publish(pods []*corev1.Pod) {
 		return
 	}
 	for _, pod := range pods {
+		if p.pods != nil {
+			if cur, err := p.pods.Pods(pod.Namespace).Get(pod.Name); err == nil && cur.UID == pod.UID {
+				ours := map[string]string{}
+				for _, k := range writtenAnnotations {
+					if v, ok := pod.Annotations[k]; ok {
+						ours[k] = v
+					}
+				}
+				cur.ObjectMeta.DeepCopyInto(&pod.ObjectMeta)
+				// The informer may not have seen our own write-back yet.
+				for k, v := range ours {
+					if pod.Annotations == nil {
+						pod.Annotations = map[string]string{}
+					}
+					pod.Annotations[k] = v
+				}
+			}
+		}
 		cb(pod)
 	}
 }

@@ -137,10 +137,13 @@
 //
 // # Permissions
 //
-// get/list/watch configmaps (kube-system/eci-profile), namespaces, nodes and pods;
-// patch pods (deletion cost); create/patch events (kube-system); get/list/watch/create/
-// update secrets in its own namespace; get/create/patch mutatingwebhookconfigurations and
-// validatingwebhookconfigurations (the two named above).
+// The least RBAC it runs with (TestRuntimeImageDeployment runs it with exactly this):
+//
+//	cluster:      namespaces, nodes: get, list, watch; pods: get, list, watch, patch;
+//	              mutating- and validatingwebhookconfigurations: create, and get, patch
+//	              on the one named by --configuration-name
+//	kube-system:  configmaps: get, list, watch on eci-profile; events: create, patch
+//	own namespace: secrets: create, and get, list, watch, update on --secret-name
 //
 // # Metrics
 //

@@ -132,9 +132,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := s.startControllerManager(ctx); err != nil {
 		return nil, err
 	}
+	usableAt := time.Now()
 	if err := s.waitClusterUsable(ctx); err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
+	s.logf("default namespace and ServiceAccount present after %s", time.Since(usableAt).Round(10*time.Millisecond))
 	if err := s.startWorkers(ctx); err != nil {
 		return nil, err
 	}

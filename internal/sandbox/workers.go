@@ -77,6 +77,7 @@ func (s *Sandbox) startWorkers(ctx context.Context) error {
 			node.run(runCtx)
 		}()
 	}
+	registered := time.Now()
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	err := pollUntil(wctx, "worker nodes to be Ready", func(ctx context.Context) error {
@@ -101,7 +102,7 @@ func (s *Sandbox) startWorkers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	s.logf("%d worker node(s) Ready", n)
+	s.logf("%d worker node(s) Ready and schedulable %s after registering", n, time.Since(registered).Round(10*time.Millisecond))
 	return nil
 }
 

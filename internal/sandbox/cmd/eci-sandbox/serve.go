@@ -16,6 +16,9 @@ import (
 // stopWait bounds the supervisor's orderly stop; `down` waits a little longer than this.
 const stopWait = 45 * time.Second
 
+// demoVNode is the VNode `up` starts along with the ECI emulator.
+const demoVNode = "vnode-demo"
+
 // cmdServe is the background supervisor `up` starts: it runs the sandbox until SIGTERM or
 // SIGINT (ctx), then stops it. Its children die with it even if it is SIGKILLed (Pdeathsig).
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
@@ -23,6 +26,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", "", "state directory")
 	workers := fs.Int("workers", 2, "number of worker nodes")
+	withECI := fs.Bool("eci", true, "also start the ECI emulator and the VNode "+demoVNode+" (needs at least one worker)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,13 +50,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	if n == 0 {
 		n = -1 // the flag says "0 workers"; the API spells that as negative
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, Workers: n, Log: stderr, Tools: tools})
+	opts := sandbox.Options{Dir: dir, Workers: n, Log: stderr, Tools: tools}
+	eci := &sandbox.ECI{}
+	if *withECI {
+		// The demo's ECI: the emulator, and one VNode whose runtime runs on a worker.
+		opts.Components = []sandbox.Component{eci, &sandbox.VNode{NodeName: demoVNode, ECI: eci}}
+	}
+	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "eci-sandbox serve: %v\n", err)
 		return 1
 	}
 	readyFile := filepath.Join(dir, readyFileName)
 	info := readyInfo{PID: os.Getpid(), Kubeconfig: sb.Kubeconfig(), Server: sb.Server(), Ports: sb.Ports(), BinDir: tools.BinDir, Workers: max(*workers, 0)}
+	if *withECI {
+		info.ECIEndpoint, info.VNode = eci.Info().Endpoint, demoVNode
+	}
 	if err := writeJSON(readyFile, info); err != nil {
 		fmt.Fprintf(stderr, "eci-sandbox serve: write ready file: %v\n", err)
 		_ = sb.Stop(context.Background())

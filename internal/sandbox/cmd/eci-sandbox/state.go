@@ -31,6 +31,9 @@ type readyInfo struct {
 	Ports      []int  `json:"ports"`
 	BinDir     string `json:"binDir"`
 	Workers    int    `json:"workers"`
+	// ECIEndpoint and VNode are set when the ECI emulator and the demo VNode run.
+	ECIEndpoint string `json:"eciEndpoint,omitempty"`
+	VNode       string `json:"vnode,omitempty"`
 }
 
 func readReady(dir string) (readyInfo, error) {
@@ -138,9 +141,9 @@ func printUsage(w io.Writer, dir string, r readyInfo) {
   or:          export KUBECONFIG=%[2]s
   apiserver:   %[3]s (%[4]d worker node(s))
   terraform:   PATH="%[5]s:$PATH" terraform version   (Terraform %[6]s)
-  logs:        %[1]s/logs/ (control plane), %[1]s/pods/ (pod processes)
+  logs:        %[1]s/logs/ (control plane), %[1]s/pods/ (pod processes)%[7]s
   stop:        make demo-down   (or: go run ./internal/sandbox/cmd/eci-sandbox down --state-dir %[1]s)
-`, dir, r.Kubeconfig, r.Server, r.Workers, r.BinDir, sandbox.TerraformVersion)
+`, dir, r.Kubeconfig, r.Server, r.Workers, r.BinDir, sandbox.TerraformVersion, eciUsage(dir, r))
 }
 
 // portFree reports whether nothing listens on 127.0.0.1:port.
@@ -151,4 +154,18 @@ func portFree(port int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// eciUsage tells how to use the demo VNode, when it runs.
+func eciUsage(dir string, r readyInfo) string {
+	if r.VNode == "" {
+		return ""
+	}
+	return fmt.Sprintf(`
+  ECI:         emulator at %[2]s (address and credentials: %[1]s/components/eci-emulator/eci.json)
+  VNode:       %[3]s — pods with nodeSelector k8s.aliyun.com/vnode: "true" and a toleration for
+               k8s.aliyun.com/vnode=true:NoSchedule run as ECI instances, e.g.
+               kubectl --kubeconfig %[4]s run web --image=nginx \
+                 --overrides='{"spec":{"nodeSelector":{"k8s.aliyun.com/vnode":"true"},"tolerations":[{"key":"k8s.aliyun.com/vnode","operator":"Exists"}]}}'`,
+		dir, r.ECIEndpoint, r.VNode, r.Kubeconfig)
 }

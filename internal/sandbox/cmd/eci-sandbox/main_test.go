@@ -60,8 +60,19 @@ func TestUpDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodes, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
-	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != "worker-1" {
-		t.Fatalf("nodes: %v %v", nodes, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// up brings the worker and the demo VNode, whose runtime runs on the worker.
+	var names []string
+	for _, n := range nodes.Items {
+		names = append(names, n.Name)
+	}
+	if strings.Join(names, ",") != "vnode-demo,worker-1" {
+		t.Fatalf("nodes %v, want vnode-demo and worker-1", names)
+	}
+	if !strings.Contains(out, "vnode-demo") {
+		t.Errorf("up output does not tell about the VNode:\n%s", out)
 	}
 	ready, err := readReady(state)
 	if err != nil {

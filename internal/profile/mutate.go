@@ -91,12 +91,12 @@ func Mutate(pod *corev1.Pod, sel Selector) Mutation {
 	case pod.Spec.NodeName != "":
 		m.PlacementSkipped = "the pod already names its node (spec.nodeName)"
 		return m
-	case isDaemonSetPod(pod):
+	case IsDaemonSetPod(pod):
 		m.PlacementSkipped = "DaemonSet pods stay on their node and cannot run on a VNode"
 		return m
 	}
 
-	if !tolerates(pod.Spec.Tolerations) {
+	if !ToleratesVNodeTaint(pod.Spec.Tolerations) {
 		m.Tolerations = []corev1.Toleration{VNodeToleration()}
 	}
 	var aff *corev1.Affinity
@@ -222,11 +222,11 @@ func merge(dst, src map[string]string) map[string]string {
 	return dst
 }
 
-// tolerates reports whether one of ts already tolerates the VNode taint — our own
+// ToleratesVNodeTaint reports whether one of ts already tolerates the VNode taint — our own
 // toleration, key k8s.aliyun.com/vnode with Exists, or a blanket {operator: Exists}.
 // (Toleration.ToleratesTaint in k8s.io/api wants a logger and a feature flag; the rule
 // for one fixed NoSchedule taint is short enough to state here.)
-func tolerates(ts []corev1.Toleration) bool {
+func ToleratesVNodeTaint(ts []corev1.Toleration) bool {
 	for _, t := range ts {
 		if t.Effect != "" && t.Effect != corev1.TaintEffectNoSchedule {
 			continue
@@ -244,7 +244,8 @@ func tolerates(ts []corev1.Toleration) bool {
 	return false
 }
 
-func isDaemonSetPod(pod *corev1.Pod) bool {
+// IsDaemonSetPod reports whether a DaemonSet created the pod.
+func IsDaemonSetPod(pod *corev1.Pod) bool {
 	for _, o := range pod.OwnerReferences {
 		if o.Kind == "DaemonSet" && strings.HasPrefix(o.APIVersion, "apps/") {
 			return true

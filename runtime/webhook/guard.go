@@ -138,7 +138,7 @@ func (h *handler) validateDaemonSet(_ context.Context, req *admissionv1.Admissio
 		return h.allowUnreadable(req, fmt.Errorf("decode daemonset: %w", err))
 	}
 	spec := &ds.Spec.Template.Spec
-	if !toleratesVNodeTaint(spec.Tolerations) || keptOffVNodes(spec) || !h.someVNodeFits(spec) {
+	if !profile.ToleratesVNodeTaint(spec.Tolerations) || keptOffVNodes(spec) || !h.someVNodeFits(spec) {
 		return allow()
 	}
 	name := ds.Name

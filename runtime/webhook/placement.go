@@ -3,7 +3,6 @@ package webhook
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,37 +18,6 @@ const nodeNameField = "metadata.name"
 // isVNode reports whether node is a VNode (label k8s.aliyun.com/vnode=true).
 func isVNode(node *corev1.Node) bool {
 	return node != nil && node.Labels[profile.VNodeLabelKey] == profile.VNodeLabelValue
-}
-
-// toleratesVNodeTaint reports whether one of ts tolerates the VNode taint
-// k8s.aliyun.com/vnode=true:NoSchedule: a blanket {operator: Exists}, the key with
-// Exists, or the key with Equal "true" — each with no effect or NoSchedule.
-func toleratesVNodeTaint(ts []corev1.Toleration) bool {
-	for _, t := range ts {
-		if t.Effect != "" && t.Effect != corev1.TaintEffectNoSchedule {
-			continue
-		}
-		switch {
-		case t.Key == "" && t.Operator == corev1.TolerationOpExists:
-			return true
-		case t.Key != profile.VNodeTaintKey:
-		case t.Operator == corev1.TolerationOpExists:
-			return true
-		case (t.Operator == "" || t.Operator == corev1.TolerationOpEqual) && t.Value == profile.VNodeTaintValue:
-			return true
-		}
-	}
-	return false
-}
-
-// ownedByDaemonSet reports whether the pod was created by a DaemonSet.
-func ownedByDaemonSet(pod *corev1.Pod) bool {
-	for _, o := range pod.OwnerReferences {
-		if o.Kind == "DaemonSet" && strings.HasPrefix(o.APIVersion, "apps/") {
-			return true
-		}
-	}
-	return false
 }
 
 // requiredTerms returns the required node affinity terms of spec, or nil.

@@ -44,7 +44,7 @@ func unsupported(pod *corev1.Pod) []problem {
 			out = append(out, problem{fmt.Sprintf("hostPath volume %q", v.Name), fmt.Sprintf(msgHostPath, v.Name)})
 		}
 	}
-	if ownedByDaemonSet(pod) {
+	if profile.IsDaemonSetPod(pod) {
 		out = append(out, problem{"DaemonSet pod", msgDaemonSet})
 	}
 	return out

@@ -160,6 +160,46 @@ func nextPage(action string, seen map[string]bool, token string) (string, *APIEr
 	return token, nil
 }
 
+// allPages collects every page of a listing: fetch is called with "" and then
+// with each NextToken until the last page.
+func allPages[T any](action string, fetch func(token string) ([]T, string, error)) ([]T, error) {
+	seen := map[string]bool{}
+	var all []T
+	token := ""
+	for {
+		items, next, err := fetch(token)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		next, perr := nextPage(action, seen, next)
+		if perr != nil {
+			return nil, perr
+		}
+		if next == "" {
+			return all, nil
+		}
+		token = next
+	}
+}
+
+// eachIDBatch runs list once without IDs, or once per batch of at most
+// maxIDsPerCall IDs (the API's limit), and concatenates the results.
+func eachIDBatch[T any](ids []string, list func(ids []string) ([]T, error)) ([]T, error) {
+	if len(ids) == 0 {
+		return list(nil)
+	}
+	var all []T
+	for _, batch := range chunk(ids, maxIDsPerCall) {
+		items, err := list(batch)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+	}
+	return all, nil
+}
+
 // chunk splits ids into groups of at most n.
 func chunk(ids []string, n int) [][]string {
 	var out [][]string

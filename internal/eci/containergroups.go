@@ -193,33 +193,18 @@ func (c *Client) DescribeAllContainerGroups(ctx context.Context, req *DescribeCo
 	if req != nil {
 		base = *req
 	}
-	batches := [][]string{nil}
-	if len(base.ContainerGroupIDs) > 0 {
-		batches = chunk(base.ContainerGroupIDs, maxIDsPerCall)
-	}
-	var all []ContainerGroup
-	for _, ids := range batches {
+	return eachIDBatch(base.ContainerGroupIDs, func(ids []string) ([]ContainerGroup, error) {
 		page := base
 		page.ContainerGroupIDs = ids
-		page.NextToken = ""
-		seen := map[string]bool{}
-		for {
+		return allPages(actDescribeContainerGroups, func(token string) ([]ContainerGroup, string, error) {
+			page.NextToken = token
 			resp, err := c.DescribeContainerGroups(ctx, &page)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			all = append(all, resp.ContainerGroups...)
-			next, perr := nextPage(actDescribeContainerGroups, seen, resp.NextToken)
-			if perr != nil {
-				return nil, perr
-			}
-			if next == "" {
-				break
-			}
-			page.NextToken = next
-		}
-	}
-	return all, nil
+			return resp.ContainerGroups, resp.NextToken, nil
+		})
+	})
 }
 
 // DescribeContainerGroupStatusRequest filters DescribeContainerGroupStatus,
@@ -265,33 +250,18 @@ func (c *Client) DescribeAllContainerGroupStatus(ctx context.Context, req *Descr
 	if req != nil {
 		base = *req
 	}
-	batches := [][]string{nil}
-	if len(base.ContainerGroupIDs) > 0 {
-		batches = chunk(base.ContainerGroupIDs, maxIDsPerCall)
-	}
-	var all []ContainerGroupStatus
-	for _, ids := range batches {
+	return eachIDBatch(base.ContainerGroupIDs, func(ids []string) ([]ContainerGroupStatus, error) {
 		page := base
 		page.ContainerGroupIDs = ids
-		page.NextToken = ""
-		seen := map[string]bool{}
-		for {
+		return allPages(actDescribeContainerGroupStatus, func(token string) ([]ContainerGroupStatus, string, error) {
+			page.NextToken = token
 			resp, err := c.DescribeContainerGroupStatus(ctx, &page)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			all = append(all, resp.Data...)
-			next, perr := nextPage(actDescribeContainerGroupStatus, seen, resp.NextToken)
-			if perr != nil {
-				return nil, perr
-			}
-			if next == "" {
-				break
-			}
-			page.NextToken = next
-		}
-	}
-	return all, nil
+			return resp.Data, resp.NextToken, nil
+		})
+	})
 }
 
 // DescribeContainerGroupEventsRequest filters DescribeContainerGroupEvents.

@@ -133,24 +133,14 @@ func (c *Client) DescribeAllImageCaches(ctx context.Context, req *DescribeImageC
 	if req != nil {
 		page = *req
 	}
-	page.NextToken = ""
-	seen := map[string]bool{}
-	var all []ImageCache
-	for {
+	return allPages(actDescribeImageCaches, func(token string) ([]ImageCache, string, error) {
+		page.NextToken = token
 		resp, err := c.DescribeImageCaches(ctx, &page)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		all = append(all, resp.ImageCaches...)
-		next, perr := nextPage(actDescribeImageCaches, seen, resp.NextToken)
-		if perr != nil {
-			return nil, perr
-		}
-		if next == "" {
-			return all, nil
-		}
-		page.NextToken = next
-	}
+		return resp.ImageCaches, resp.NextToken, nil
+	})
 }
 
 // DeleteImageCacheRequest deletes an image cache.

@@ -101,22 +101,12 @@ func (c *Client) ListAllTagResources(ctx context.Context, req *ListTagResourcesR
 		return nil, invalidInput(actListTagResources, "ResourceType is required")
 	}
 	page := *req
-	page.NextToken = ""
-	seen := map[string]bool{}
-	var all []TagResource
-	for {
+	return allPages(actListTagResources, func(token string) ([]TagResource, string, error) {
+		page.NextToken = token
 		resp, err := c.ListTagResources(ctx, &page)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		all = append(all, resp.TagResources...)
-		next, perr := nextPage(actListTagResources, seen, resp.NextToken)
-		if perr != nil {
-			return nil, perr
-		}
-		if next == "" {
-			return all, nil
-		}
-		page.NextToken = next
-	}
+		return resp.TagResources, resp.NextToken, nil
+	})
 }

@@ -139,24 +139,14 @@ func (c *Client) DescribeAllVirtualNodes(ctx context.Context, req *DescribeVirtu
 	if req != nil {
 		page = *req
 	}
-	page.NextToken = ""
-	seen := map[string]bool{}
-	var all []VirtualNode
-	for {
+	return allPages(actDescribeVirtualNodes, func(token string) ([]VirtualNode, string, error) {
+		page.NextToken = token
 		resp, err := c.DescribeVirtualNodes(ctx, &page)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		all = append(all, resp.VirtualNodes...)
-		next, perr := nextPage(actDescribeVirtualNodes, seen, resp.NextToken)
-		if perr != nil {
-			return nil, perr
-		}
-		if next == "" {
-			return all, nil
-		}
-		page.NextToken = next
-	}
+		return resp.VirtualNodes, resp.NextToken, nil
+	})
 }
 
 // UpdateVirtualNodeRequest changes a Ready VNode. KubeConfig, taints,

@@ -28,7 +28,7 @@ const (
 )
 
 // writtenAnnotations are the annotations this runtime owns on a pod.
-var writtenAnnotations = []string{AnnotationInstanceID, AnnotationRequestID}
+var writtenAnnotations = []string{AnnotationInstanceID, AnnotationRequestID, AnnotationInstanceSpec, AnnotationVpc}
 
 // runCreateWorker processes queued creates until ctx ends.
 func (p *Provider) runCreateWorker(ctx context.Context) {

@@ -24,8 +24,10 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 		return errdefs.NotFoundf("pod %s/%s (uid %s) is not on this VNode", pod.Namespace, pod.Name, pod.UID)
 	}
 	status := t.pod.Status
+	written := t.pod.Annotations
 	t.pod = pod.DeepCopy()
 	t.pod.Status = status
+	keepWritten(t.pod, written)
 	prev := t.state
 	t.state = stateDeleting
 	hasInstance := t.instanceID != ""

@@ -91,6 +91,9 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 			if p.Status.PodIP == "" || p.Status.PodIP != grp.IntranetIP {
 				t.Fatalf("pod %s IP %q, instance IP %q", p.Name, p.Status.PodIP, grp.IntranetIP)
 			}
+			if got := g.waitPod(p.Name, func(p *corev1.Pod) bool { return p.Annotations[node.AnnotationInstanceSpec] != "" }).Annotations[node.AnnotationInstanceSpec]; got != "2.0-4.0Gi" {
+				t.Fatalf("pod %s eci-instance-spec %q, want the default 2.0-4.0Gi", p.Name, got)
+			}
 			if uid, _ := translate.PodUIDFromTags(grp.Tags); uid != p.UID {
 				t.Fatalf("instance %s is tagged for pod UID %s, pod has %s", id, uid, p.UID)
 			}
@@ -196,9 +199,9 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 			t.Fatalf("leader %s: the active replica must create and the standby must not (active created=%v, standby created=%v)",
 				leader, active.logged("created ECI instance"), standby.logged("created ECI instance"))
 		}
-		if !standby.logged("standing by") {
-			t.Fatalf("standby %s never said it stands by", standby.name)
-		}
+		g.poll("the standby to say it stands by", 30*time.Second, func(context.Context) (bool, error) {
+			return standby.logged("standing by"), nil
+		})
 		active.kill()
 		g.waitLeader("eci-vnode-vnode-ha", standby.name)
 		pod2 := g.pod("ha-2", "vnode-ha", "nginx:1.27", nil)

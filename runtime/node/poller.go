@@ -116,6 +116,7 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 		retries   []*tracked
 		lost      []*tracked
 		eventsOut []pendingEvent
+		specs     []specWrite
 		busy      bool
 		counts    = map[string]float64{}
 	)
@@ -149,6 +150,10 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 			continue
 		}
 		eventsOut = append(eventsOut, p.newEvents(t, g)...)
+		if !t.specWritten && g.CPU > 0 {
+			t.specWritten = true
+			specs = append(specs, specWrite{pod: t.pod.DeepCopy(), ann: map[string]string{AnnotationInstanceSpec: instanceSpec(g), AnnotationVpc: g.VpcID}})
+		}
 		if g.Status == eci.StatusScheduleFailed && t.state == stateCreated {
 			retries = append(retries, t)
 			continue
@@ -171,6 +176,9 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 	}
 
 	p.publish(changed)
+	for _, w := range specs {
+		p.annotate(ctx, w.pod, w.ann)
+	}
 	for _, e := range eventsOut {
 		p.event(e.t, e.typ, e.reason, e.msg)
 	}
@@ -334,6 +342,13 @@ func (p *Provider) collectOrphans(ctx context.Context, byID map[string]*eci.Cont
 		delete(p.orphans, g.ContainerGroupID)
 		p.mu.Unlock()
 	}
+}
+
+// specWrite is a write-back of what ECI chose for an instance (the billed
+// spec, the VPC), known only once the instance is described.
+type specWrite struct {
+	pod *corev1.Pod
+	ann map[string]string
 }
 
 // pendingEvent is an ECI event to copy onto a pod, collected under the lock

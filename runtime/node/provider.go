@@ -43,6 +43,8 @@ type tracked struct {
 	// after a spot instance found no stock.
 	spotFallback bool
 	payAsYouGo   bool
+	// specWritten: the billed spec and VPC annotations are on the pod.
+	specWritten bool
 }
 
 // clientToken makes creates idempotent: the first attempt uses the pod UID
@@ -170,9 +172,31 @@ func (p *Provider) UpdatePod(_ context.Context, pod *corev1.Pod) error {
 		return errdefs.NotFoundf("pod %s/%s (uid %s) is not known to this VNode", pod.Namespace, pod.Name, pod.UID)
 	}
 	status := t.pod.Status
+	written := t.pod.Annotations
 	t.pod = pod.DeepCopy()
 	t.pod.Status = status
+	keepWritten(t.pod, written)
 	return nil
+}
+
+// keepWritten carries the annotations this runtime wrote over to a newer
+// copy of the pod that may predate the write (informer lag): we are their
+// only writer, and virtual-kubelet sends our copy's metadata with every
+// status update.
+func keepWritten(pod *corev1.Pod, from map[string]string) {
+	for _, k := range writtenAnnotations {
+		v, ok := from[k]
+		if !ok {
+			continue
+		}
+		if _, has := pod.Annotations[k]; has {
+			continue
+		}
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[k] = v
+	}
 }
 
 // GetPod returns the pod as this VNode last reported it.

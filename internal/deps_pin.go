@@ -1,5 +1,9 @@
 //go:build tools
 
+// Package internal pins modules the project has chosen (DESIGN §Machine) but
+// whose first importers are still to come — terraform-plugin-testing for the
+// provider's acceptance tests — so that go mod tidy keeps the pinned
+// versions. The build tag keeps this file out of every build.
 package internal
 
 import (

@@ -8,7 +8,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
 
@@ -45,8 +44,4 @@ func (kubeletAPI) GetMetricsResource(context.Context) ([]*dto.MetricFamily, erro
 
 func (kubeletAPI) PortForward(context.Context, string, string, int32, io.ReadWriteCloser) error {
 	return notServed("kubectl port-forward")
-}
-
-func metaName(namespace, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: namespace, Name: name}
 }

@@ -17,6 +17,7 @@ import (
 	vknode "github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -85,7 +86,7 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics)
 		return errors.New("leader election needs a namespace and an identity (--leader-elect-namespace, POD_NAME)")
 	}
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaName(o.LeaderElectionNamespace, "eci-vnode-"+cfg.NodeName),
+		LeaseMeta:  metav1.ObjectMeta{Namespace: o.LeaderElectionNamespace, Name: "eci-vnode-" + cfg.NodeName},
 		Client:     o.Kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
 	}

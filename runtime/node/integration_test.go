@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
@@ -345,13 +346,18 @@ func (g *ground) deployment(name, nodeName string, replicas int32, image string)
 }
 
 func (g *ground) scale(d *appsv1.Deployment, n int32) {
-	sc, err := g.kube.AppsV1().Deployments(ns).GetScale(context.Background(), d.Name, metav1.GetOptions{})
+	// The deployment controller writes the object too; retry on a conflict.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := g.kube.AppsV1().Deployments(ns).GetScale(context.Background(), d.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = n
+		_, err = g.kube.AppsV1().Deployments(ns).UpdateScale(context.Background(), d.Name, sc, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		g.t.Fatal(err)
-	}
-	sc.Spec.Replicas = n
-	if _, err := g.kube.AppsV1().Deployments(ns).UpdateScale(context.Background(), d.Name, sc, metav1.UpdateOptions{}); err != nil {
-		g.t.Fatal(err)
+		g.t.Fatalf("scale %s to %d: %v", d.Name, n, err)
 	}
 }
 

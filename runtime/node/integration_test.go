@@ -59,6 +59,7 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 		Images: map[string]emulator.ImageBehaviour{
 			"registry.local/job-ok":   {RunFor: 800 * time.Millisecond, ExitCode: 0},
 			"registry.local/job-fail": {RunFor: 800 * time.Millisecond, ExitCode: 3},
+			"registry.local/job-oom":  {RunFor: 800 * time.Millisecond, OOMKilled: true},
 		},
 	})
 	cred := emulator.DefaultCredential()
@@ -115,6 +116,18 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 		if st == nil || st.ExitCode != 3 {
 			t.Fatalf("failed job container state %+v, want exit code 3", pods[0].Status.ContainerStatuses[0].State)
 		}
+	})
+
+	t.Run("an OOM kill shows in the container status and as an Event copied from ECI", func(t *testing.T) {
+		g.t = t
+		g.job("oom", "vnode-1", "registry.local/job-oom:1")
+		g.waitJob("oom", batchv1.JobFailed)
+		p := g.waitPods("job-name=oom", 1, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })[0]
+		st := p.Status.ContainerStatuses[0].State.Terminated
+		if st == nil || st.ExitCode != 137 || st.Reason != "OOMKilled" {
+			t.Fatalf("container state %+v, want terminated 137 OOMKilled", p.Status.ContainerStatuses[0].State)
+		}
+		g.waitEvent(p, "OOMKilled")
 	})
 
 	t.Run("force delete deletes the instance", func(t *testing.T) {

@@ -23,7 +23,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
@@ -543,8 +545,10 @@ func (e *env) testDaemonSet(t *testing.T) {
 	if got := e.warnings.take(); len(got) != 1 || got[0] != warning {
 		t.Errorf("create warnings %q\nwant %q", got, warning)
 	}
-	created.Labels = map[string]string{"touched": "yes"}
-	if _, err := e.warnKube.AppsV1().DaemonSets(appNS).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+	// A patch is an UPDATE to admission, but unlike a read-modify-write it cannot
+	// conflict with the DaemonSet controller's status writes.
+	touch := []byte(`{"metadata":{"labels":{"touched":"yes"}}}`)
+	if _, err := e.warnKube.AppsV1().DaemonSets(appNS).Patch(ctx, created.Name, types.MergePatchType, touch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.warnings.take(); len(got) != 1 || got[0] != warning {
@@ -726,13 +730,19 @@ func (e *env) burstScenario(t *testing.T, app, cost string) (before, after map[s
 	}
 	scale := func(name string, replicas int32) {
 		t.Helper()
-		s, err := e.kube.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+		// The deployment controller writes the status concurrently, so a
+		// read-modify-write of the scale can meet a conflict; retry on a fresh read.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			s, err := e.kube.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			s.Spec.Replicas = replicas
+			_, err = e.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, s, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		s.Spec.Replicas = replicas
-		if _, err := e.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
+			t.Fatalf("scaling deployment %s to %d: %v", name, replicas, err)
 		}
 	}
 	var annotations map[string]string
@@ -744,6 +754,14 @@ func (e *env) burstScenario(t *testing.T, app, cost string) (before, after map[s
 	if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, deploy("filler", 4, nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A failure half-way must not leave the worker full for the next subtest.
+	defer func() {
+		_ = e.kube.AppsV1().Deployments(ns).Delete(ctx, "filler", metav1.DeleteOptions{})
+		waitUntil(t, 2*time.Minute, "the filler pods are gone", func() (bool, error) {
+			pods, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=filler"})
+			return err == nil && len(pods.Items) == 0, err
+		})
+	}()
 	waitPlacement("filler", 4, 0)
 	if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, deploy(app, 1, annotations), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

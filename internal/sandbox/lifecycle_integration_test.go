@@ -59,7 +59,7 @@ func TestSandboxProcessLifecycle(t *testing.T) {
 		}
 		running := waitPodPhase(t, client, "fake-serve", corev1.PodRunning)
 		ip := running.Status.PodIP
-		waitFor(t, 10*time.Second, "env in the log", func() (bool, string) {
+		waitFor(t, 30*time.Second, "env in the log", func() (bool, string) {
 			log := podLogQuiet(dir, "fake-serve", "main")
 			return strings.Contains(log, "args [serve]"), log
 		})
@@ -99,7 +99,7 @@ func TestSandboxProcessLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitPodPhase(t, client, "fake-stubborn", corev1.PodRunning)
-		waitFor(t, 10*time.Second, "signal handler installed", func() (bool, string) {
+		waitFor(t, 30*time.Second, "signal handler installed", func() (bool, string) {
 			log := podLogQuiet(dir, "fake-stubborn", "main")
 			return strings.Contains(log, "ignoring SIGTERM"), log
 		})

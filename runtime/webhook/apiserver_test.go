@@ -845,7 +845,7 @@ func (e *env) testRotation(t *testing.T) {
 		return conn.ConnectionState().PeerCertificates[0]
 	}
 	first := serving()
-	waitUntil(t, 40*time.Second, "a renewed serving certificate", func() (bool, error) {
+	waitUntil(t, 90*time.Second, "a renewed serving certificate", func() (bool, error) {
 		return !serving().Equal(first), nil
 	})
 	renewed := serving()

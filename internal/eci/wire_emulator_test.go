@@ -97,6 +97,7 @@ func TestWireFormatAndResigning(t *testing.T) {
 			t.Errorf("request %d: Timestamp %q: %v", i, q.Get("Timestamp"), err)
 		}
 		// The SDK stores these header names as written (not canonicalised).
+		//lint:ignore SA1008 the lower-case keys are what the SDK puts in the map
 		if h := s.header; first(h["x-acs-action"]) != "CreateContainerGroup" || first(h["x-acs-version"]) != "2018-08-08" {
 			t.Errorf("request %d: x-acs headers %v", i, h)
 		}

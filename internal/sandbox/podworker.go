@@ -35,7 +35,6 @@ type podWorker struct {
 	mains       []*containerState
 	terminating bool
 	creds       *podCredentials
-	credsErr    error
 	grace       time.Duration // of the requested graceful deletion
 
 	dirty    chan struct{} // status changed; cap 1

@@ -55,7 +55,6 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 		OperatingSystem:         "linux",
 		Architecture:            "amd64",
 		KubeletVersion:          "v1.37.2-eci-vnode-" + version,
-		KubeProxyVersion:        "",
 		ContainerRuntimeVersion: "eci://2018-08-08",
 		OSImage:                 "Alibaba Cloud Elastic Container Instance",
 		KernelVersion:           runtime.Version(),

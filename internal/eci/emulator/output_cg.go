@@ -245,7 +245,7 @@ func (c *ctr) toOut(ip string) containerOut {
 		o.VolumeMounts = append(o.VolumeMounts, volumeMountOut{Name: m.Name, MountPath: m.MountPath, ReadOnly: m.ReadOnly, SubPath: m.SubPath, MountPropagation: m.MountPropagation})
 	}
 	for _, p := range cs.Ports {
-		o.Ports = append(o.Ports, portOut{Port: p.Port, Protocol: p.Protocol})
+		o.Ports = append(o.Ports, portOut(p))
 	}
 	if !cs.EnvHide {
 		for _, e := range cs.Env {

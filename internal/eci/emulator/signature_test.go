@@ -18,12 +18,11 @@ import (
 // nonce, age a timestamp or tamper with a parameter after signing, which
 // the SDK never does.
 type rawCall struct {
-	method    string
-	params    map[string]string
-	secret    string
-	tamper    func(url.Values)
-	inBody    bool
-	signClock time.Time
+	method string
+	params map[string]string
+	secret string
+	tamper func(url.Values)
+	inBody bool
 }
 
 type apiResult struct {

@@ -69,6 +69,9 @@ type deletionCoster struct {
 	queue   workqueue.TypedRateLimitingInterface[string]
 	metrics *Metrics
 	log     *slog.Logger
+	// awaiting holds the UIDs of pods patched here that the informer has not yet
+	// shown with the annotation: a sync from that stale copy must not patch again.
+	awaiting sync.Map // types.UID -> struct{}
 }
 
 func newDeletionCoster(kube kubernetes.Interface, pods cache.SharedIndexInformer, nodes cache.SharedIndexInformer,
@@ -82,6 +85,14 @@ func newDeletionCoster(kube kubernetes.Interface, pods cache.SharedIndexInformer
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueuePod,
 		UpdateFunc: func(_, obj any) { c.enqueuePod(obj) },
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				c.awaiting.Delete(pod.UID)
+			}
+		},
 	}); err != nil {
 		return nil, fmt.Errorf("watch pods for the deletion cost: %w", err)
 	}
@@ -107,13 +118,22 @@ func (c *deletionCoster) wants(pod *corev1.Pod) bool {
 	if _, ok := pod.Annotations[DeletionCostAnnotation]; ok {
 		return false
 	}
+	if _, patched := c.awaiting.Load(pod.UID); patched {
+		return false
+	}
 	n, err := c.nodes.Get(pod.Spec.NodeName)
 	return err == nil && isVNode(n)
 }
 
 func (c *deletionCoster) enqueuePod(obj any) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok || !c.wants(pod) {
+	if !ok {
+		return
+	}
+	if _, ok := pod.Annotations[DeletionCostAnnotation]; ok {
+		c.awaiting.Delete(pod.UID) // the informer has caught up with our patch
+	}
+	if !c.wants(pod) {
 		return
 	}
 	c.queue.Add(pod.Namespace + "/" + pod.Name)
@@ -195,6 +215,7 @@ func (c *deletionCoster) sync(ctx context.Context, key string) error {
 	case err != nil:
 		return fmt.Errorf("patch pod %s: %w", key, err)
 	}
+	c.awaiting.Store(pod.UID, struct{}{})
 	c.metrics.deletionCost.WithLabelValues("patched").Inc()
 	c.log.Debug("set pod deletion cost", "pod", key, "node", pod.Spec.NodeName, "cost", c.cost)
 	return nil

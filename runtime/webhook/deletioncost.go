@@ -206,7 +206,13 @@ func (c *deletionCoster) sync(ctx context.Context, key string) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// Marked before the call: the informer may deliver the patched copy (which
+	// clears the mark) before Patch returns.
+	c.awaiting.Store(pod.UID, struct{}{})
 	_, err = c.kube.CoreV1().Pods(pod.Namespace).Patch(pctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		c.awaiting.Delete(pod.UID)
+	}
 	switch {
 	case apierrors.IsNotFound(err), apierrors.IsConflict(err), apierrors.IsInvalid(err):
 		// Gone, or replaced by a pod of the same name (the UID in the patch differs).
@@ -215,7 +221,6 @@ func (c *deletionCoster) sync(ctx context.Context, key string) error {
 	case err != nil:
 		return fmt.Errorf("patch pod %s: %w", key, err)
 	}
-	c.awaiting.Store(pod.UID, struct{}{})
 	c.metrics.deletionCost.WithLabelValues("patched").Inc()
 	c.log.Debug("set pod deletion cost", "pod", key, "node", pod.Spec.NodeName, "cost", c.cost)
 	return nil

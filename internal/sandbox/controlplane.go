@@ -132,78 +132,58 @@ func (s *Sandbox) startAPIServer(ctx context.Context) error {
 
 // startScheduler starts kube-scheduler as system:kube-scheduler.
 func (s *Sandbox) startScheduler(ctx context.Context) error {
-	kc := s.path("kubeconfigs", "scheduler.kubeconfig")
-	client := insecureClient()
-	_, ports, err := s.startComponent(ctx, componentStart{
-		name:  "kube-scheduler",
-		ports: 1,
-		spec: func(p []int) processSpec {
-			return processSpec{
-				Path: s.tools.KubeScheduler,
-				Args: []string{
-					"--kubeconfig=" + kc,
-					"--authentication-kubeconfig=" + kc,
-					"--authorization-kubeconfig=" + kc,
-					"--bind-address=127.0.0.1",
-					fmt.Sprintf("--secure-port=%d", p[0]),
-					"--cert-dir=" + s.path("pki", "scheduler-serving"),
-					"--leader-elect=false", // one replica; electing only delays the first schedule
-					"--v=" + componentVerbosity,
-				},
-				LogPath: s.logPath("kube-scheduler"),
-			}
-		},
-		ready: func(ctx context.Context, p []int) error {
-			return httpGetOK(ctx, client, fmt.Sprintf("https://127.0.0.1:%d/healthz", p[0]), "ok")
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("start kube-scheduler: %w", err)
-	}
-	s.ports = append(s.ports, ports...)
-	return nil
+	return s.startKubeComponent(ctx, "kube-scheduler", s.tools.KubeScheduler, "scheduler",
+		"--leader-elect=false", // one replica; electing only delays the first schedule
+	)
 }
 
 // startControllerManager starts kube-controller-manager as system:kube-controller-manager,
 // with every controller and one service-account identity per controller, as kubeadm does.
 func (s *Sandbox) startControllerManager(ctx context.Context) error {
-	kc := s.path("kubeconfigs", "controller-manager.kubeconfig")
 	pki := s.pkiDir()
+	return s.startKubeComponent(ctx, "kube-controller-manager", s.tools.KubeControllerManager, "controller-manager",
+		"--client-ca-file="+filepath.Join(pki, "ca.crt"),
+		"--root-ca-file="+filepath.Join(pki, "ca.crt"),
+		"--service-account-private-key-file="+filepath.Join(pki, "sa.key"),
+		"--cluster-signing-cert-file="+filepath.Join(pki, "ca.crt"),
+		"--cluster-signing-key-file="+filepath.Join(pki, "ca.key"),
+		"--use-service-account-credentials=true",
+		"--controllers=*",
+		"--service-cluster-ip-range="+serviceCIDR,
+		"--cluster-name="+clusterName,
+		"--leader-elect=false",
+	)
+}
+
+// startKubeComponent starts a control-plane component that, like the scheduler and
+// the controller-manager, authenticates with its own kubeconfig (kubeconfigs/<id>.kubeconfig),
+// serves HTTPS on one free loopback port with a self-signed certificate
+// (pki/<id>-serving) and is ready when /healthz says ok.
+func (s *Sandbox) startKubeComponent(ctx context.Context, name, binary, id string, extraArgs ...string) error {
+	kc := s.path("kubeconfigs", id+".kubeconfig")
 	client := insecureClient()
 	_, ports, err := s.startComponent(ctx, componentStart{
-		name:  "kube-controller-manager",
+		name:  name,
 		ports: 1,
 		spec: func(p []int) processSpec {
-			return processSpec{
-				Path: s.tools.KubeControllerManager,
-				Args: []string{
-					"--kubeconfig=" + kc,
-					"--authentication-kubeconfig=" + kc,
-					"--authorization-kubeconfig=" + kc,
-					"--bind-address=127.0.0.1",
-					fmt.Sprintf("--secure-port=%d", p[0]),
-					"--cert-dir=" + s.path("pki", "controller-manager-serving"),
-					"--client-ca-file=" + filepath.Join(pki, "ca.crt"),
-					"--root-ca-file=" + filepath.Join(pki, "ca.crt"),
-					"--service-account-private-key-file=" + filepath.Join(pki, "sa.key"),
-					"--cluster-signing-cert-file=" + filepath.Join(pki, "ca.crt"),
-					"--cluster-signing-key-file=" + filepath.Join(pki, "ca.key"),
-					"--use-service-account-credentials=true",
-					"--controllers=*",
-					"--service-cluster-ip-range=" + serviceCIDR,
-					"--cluster-name=" + clusterName,
-					"--leader-elect=false",
-					"--v=" + componentVerbosity,
-				},
-				LogPath: s.logPath("kube-controller-manager"),
+			args := []string{
+				"--kubeconfig=" + kc,
+				"--authentication-kubeconfig=" + kc,
+				"--authorization-kubeconfig=" + kc,
+				"--bind-address=127.0.0.1",
+				fmt.Sprintf("--secure-port=%d", p[0]),
+				"--cert-dir=" + s.path("pki", id+"-serving"),
 			}
+			args = append(args, extraArgs...)
+			args = append(args, "--v="+componentVerbosity)
+			return processSpec{Path: binary, Args: args, LogPath: s.logPath(name)}
 		},
 		ready: func(ctx context.Context, p []int) error {
 			return httpGetOK(ctx, client, fmt.Sprintf("https://127.0.0.1:%d/healthz", p[0]), "ok")
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("start kube-controller-manager: %w", err)
+		return fmt.Errorf("start %s: %w", name, err)
 	}
 	s.ports = append(s.ports, ports...)
 	return nil

@@ -86,7 +86,7 @@ func TestSandboxProcessLifecycle(t *testing.T) {
 		if log := podLogQuiet(dir, "fake-serve", "main"); !strings.Contains(log, "got SIGTERM") {
 			t.Errorf("process did not see SIGTERM:\n%s", log)
 		}
-		if left := processesMentioning(t, filepath.Join(dir, "bin", "eci-vnode")+" serve"); len(left) > 0 {
+		if left := processesOutliving(t, 5*time.Second, filepath.Join(dir, "bin", "eci-vnode")+" serve"); len(left) > 0 {
 			t.Errorf("process still running after deletion: %v", left)
 		}
 	})
@@ -111,7 +111,7 @@ func TestSandboxProcessLifecycle(t *testing.T) {
 		if d := time.Since(began); d < 2*time.Second {
 			t.Errorf("pod removed after %s, before its 2s grace period", d)
 		}
-		if left := processesMentioning(t, "ignore-term"); len(left) > 0 {
+		if left := processesOutliving(t, 5*time.Second, "ignore-term"); len(left) > 0 {
 			t.Errorf("process still running: %v", left)
 		}
 	})

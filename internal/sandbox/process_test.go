@@ -39,7 +39,7 @@ func TestProcessStopIsBounded(t *testing.T) {
 	if code := stubborn.exitCode(); code != 128+9 {
 		t.Errorf("exit code after SIGKILL = %d, want 137", code)
 	}
-	if pids := append(processesMentioning(t, "100.4242"), processesMentioning(t, "100.4243")...); len(pids) > 0 {
+	if pids := processesOutliving(t, 5*time.Second, "100.4242", "100.4243"); len(pids) > 0 {
 		// Both sleeps were in process groups that were signalled.
 		t.Errorf("processes left behind: %v", pids)
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // processesMentioning returns "pid: cmdline" of every process (other than this one) whose
@@ -33,4 +34,23 @@ func processesMentioning(t testing.TB, s string) []string {
 		}
 	}
 	return out
+}
+
+// processesOutliving returns what processesMentioning still finds for any of ss after
+// polling for up to within. A process signalled with SIGKILL is not gone the moment its
+// killer returns: the kernel tears it down asynchronously, which on a loaded machine can
+// take a noticeable time, so a check made right after a stop must allow for that.
+func processesOutliving(t testing.TB, within time.Duration, ss ...string) []string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var left []string
+		for _, s := range ss {
+			left = append(left, processesMentioning(t, s)...)
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,11 +25,17 @@ func TestProcessStopIsBounded(t *testing.T) {
 	}
 
 	// Ignores SIGTERM, and has a child in its process group that must die too.
-	stubborn, err := startProcess(sp, processSpec{Name: "stubborn", Path: "/bin/sh", Args: []string{"-c", `trap "" TERM; sleep 100.4243 & wait`}, LogPath: filepath.Join(dir, "stubborn.log")})
+	stubbornLog := filepath.Join(dir, "stubborn.log")
+	stubborn, err := startProcess(sp, processSpec{Name: "stubborn", Path: "/bin/sh", Args: []string{"-c", `trap "" TERM; echo trapped; sleep 100.4243 & wait`}, LogPath: stubbornLog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let the shell install its trap
+	// SIGTERM must arrive after the trap is in place, or the shell simply dies of it.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(fileTail(stubbornLog, 5), "trapped"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the shell never installed its trap: %q", fileTail(stubbornLog, 5))
+		}
+	}
 	began := time.Now()
 	if err := stubborn.stop(context.Background(), 500*time.Millisecond); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,10 @@ type RunOptions struct {
 	MetricsAddr string
 	// Registry receives the metrics; nil creates one.
 	Registry *prometheus.Registry
+	// Metrics, if set, are the runtime's metrics already registered with
+	// Registry; the caller creates them first when the ECI client must
+	// report to them (eci.Config.Observer). Nil creates them in Registry.
+	Metrics *Metrics
 	// LeaderElect makes replicas of one VNode run active/standby on a Lease
 	// named after the node in LeaderElectionNamespace.
 	LeaderElect             bool
@@ -66,7 +70,10 @@ func Run(ctx context.Context, cfg Config, o RunOptions) error {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	metrics := NewMetrics(reg)
+	metrics := o.Metrics
+	if metrics == nil {
+		metrics = NewMetrics(reg)
+	}
 	if o.MetricsAddr != "" {
 		stop, err := serveMetrics(o.MetricsAddr, reg, o.Log)
 		if err != nil {

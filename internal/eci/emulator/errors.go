@@ -72,8 +72,10 @@ func recommendURL(code, requestID string) string {
 }
 
 // errQuota reports the regional vCPU quota being exceeded. ECI's own code
-// for this is not in the reference; QuotaExceed.ElasticQuota is the code
-// ECS (on which ECI runs) uses for its vCPU quota.
+// for this is not in its public error code list
+// (https://help.aliyun.com/en/eci/developer-reference/api-eci-2018-08-08-errorcodes);
+// QuotaExceed.ElasticQuota is the code ECS (on which ECI runs) uses for its
+// vCPU quota.
 func errQuota(used, requested, maxCPU float64) *apiError {
 	return newErr(http.StatusForbidden, "QuotaExceed.ElasticQuota",
 		"The vCPU quota of this region is exceeded: %s in use + %s requested > %s.", fmtNum(used), fmtNum(requested), fmtNum(maxCPU))

@@ -4,7 +4,8 @@ import (
 	"time"
 )
 
-// ECI container group statuses (reference §0.6).
+// ECI container group statuses, as listed for the Status field of
+// DescribeContainerGroups (https://help.aliyun.com/document_detail/90343.html).
 const (
 	stScheduling     = "Scheduling"
 	stScheduleFailed = "ScheduleFailed"

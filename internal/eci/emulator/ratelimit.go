@@ -4,11 +4,14 @@ import (
 	"time"
 )
 
-// defaultRateLimits are the documented per-account limits (reference §8).
-// CreateContainerGroup and DeleteContainerGroup use the newer token-bucket
-// figures (burst 100, 20/s); the rest are "calls per 60 s", modelled as a
-// bucket of that many tokens refilled evenly over the minute. Actions
-// without a documented figure get 1000/min.
+// defaultRateLimits are the documented per-account limits: ECI's API
+// flow-control page
+// (https://help.aliyun.com/en/eci/developer-reference/api-eci-2018-08-08-quota)
+// and its limits page (https://help.aliyun.com/en/eci/product-overview/limits).
+// CreateContainerGroup and DeleteContainerGroup use the limits page's
+// token-bucket figures (burst 100, 20/s); the rest are "calls per 60 s",
+// modelled as a bucket of that many tokens refilled evenly over the
+// minute. Actions without a documented figure get 1000/min.
 func defaultRateLimits() map[string]RateLimit {
 	perMin := func(n int) RateLimit { return RateLimit{Burst: n, Per: time.Minute} }
 	return map[string]RateLimit{

@@ -91,8 +91,9 @@ func TestPrice(t *testing.T) {
 		t.Fatalf("economy/spot: %+v", p.PriceInfo)
 	}
 	// The v1 typed response declares DetailInfos/Rules as arrays whereas the
-	// API nests them in objects: the typed call fails to decode (reference
-	// §9.2). The emulator follows the API.
+	// API nests them in objects (see the response example of
+	// https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-describecontainergroupprice):
+	// the typed call fails to decode. The emulator follows the API.
 	req := eci.CreateDescribeContainerGroupPriceRequest()
 	req.Cpu, req.Memory = "2", "4"
 	if _, err := c.DescribeContainerGroupPrice(req); err == nil || !strings.Contains(err.Error(), "DetailInfos") {

@@ -19,9 +19,11 @@ func (s Spec) Key() string { return fmtNum(s.CPU) + "-" + fmtNum(s.Memory) + "Gi
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// defaultSpecs is the "supported in all regions" table of the ECI
-// specification page (reference §2.3). Regions with finer-grained specs
-// (e.g. 8 vCPU / 14 GiB in cn-hangzhou) can add them with Config.ExtraSpecs.
+// defaultSpecs is the "supported in all regions" table of ECI's page on
+// choosing vCPU and memory
+// (https://www.alibabacloud.com/help/zh/elastic-container-instance/latest/specify-the-number-of-vcpus-and-memory-size-to-create-an-elastic-container-instance).
+// Regions with finer-grained specs (e.g. 8 vCPU / 14 GiB in cn-hangzhou)
+// can add them with Config.ExtraSpecs.
 func defaultSpecs() []Spec {
 	table := []struct {
 		cpu  float64

@@ -5,7 +5,10 @@ import (
 	"strings"
 )
 
-// Documented limits (reference §1.3, §8).
+// Documented limits: the parameter descriptions of CreateContainerGroup
+// (https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-createcontainergroup),
+// TagResources and DescribeContainerGroups, and ECI's limits page
+// (https://help.aliyun.com/en/eci/product-overview/limits).
 const (
 	maxContainers  = 20
 	maxVolumes     = 20

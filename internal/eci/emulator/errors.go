@@ -48,6 +48,17 @@ func errIncorrectStatus(id, status, op string) *apiError {
 		"The current status of the resource does not support this operation. %s is %s; %s needs Pending or Running.", id, status, op)
 }
 
+// errInvalidVersion is the gateway's answer to a Version the product does
+// not serve: code InvalidVersion, HTTP 400, with this message (as reported
+// from the real gateway in, e.g.,
+// https://github.com/aliyun/aliyun-openapi-java-sdk/issues/23 and
+// https://developer.aliyun.com/ask/612698, where a Tea client shows
+// "code: 400"). Some common error tables list NoSuchVersion instead; the
+// reports of real answers show InvalidVersion.
+func errInvalidVersion() *apiError {
+	return newErr(http.StatusBadRequest, "InvalidVersion", "Specified parameter Version is not valid.")
+}
+
 func errThrottled() *apiError {
 	return newErr(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
 }

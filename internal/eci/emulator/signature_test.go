@@ -207,7 +207,8 @@ func TestProtocolErrors(t *testing.T) {
 	e := StartForTest(t, Config{})
 	p := baseParams(e, "DescribeRegions")
 	p["Version"] = "2014-05-26"
-	if res := doRaw(t, e, rawCall{params: p}); res.Status != 400 || res.code() != "NoSuchVersion" {
+	if res := doRaw(t, e, rawCall{params: p}); res.Status != 400 || res.code() != "InvalidVersion" ||
+		res.Body["Message"] != "Specified parameter Version is not valid." {
 		t.Errorf("version: %d %v", res.Status, res.Body)
 	}
 	p = baseParams(e, "RunInstances")

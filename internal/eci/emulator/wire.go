@@ -180,7 +180,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(errMissing("Version"))
 		return
 	case v != apiVersion:
-		fail(newErr(http.StatusBadRequest, "NoSuchVersion", "The specified version %q does not exist; this product serves %s.", v, apiVersion))
+		fail(errInvalidVersion())
 		return
 	}
 	if !known {

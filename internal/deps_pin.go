@@ -1,9 +1,10 @@
 //go:build tools
 
-// Package internal pins modules the project has chosen (DESIGN §Machine) but
-// whose first importers are still to come — terraform-plugin-testing for the
-// provider's acceptance tests — so that go mod tidy keeps the pinned
-// versions. The build tag keeps this file out of every build.
+// Package internal pins modules the project has chosen (docs/design.md,
+// "Parts" and "Test ground") but whose first importers are still to come —
+// terraform-plugin-testing for the provider's acceptance tests — so that go
+// mod tidy keeps the pinned versions. The build tag keeps this file out of
+// every build.
 package internal
 
 import (

@@ -7,9 +7,10 @@ import (
 	"strings"
 )
 
-// ValidateECIAnnotation checks the value of a known ECI pod annotation
-// (k8s.aliyun.com/eci-*, …; reference/eci-api.md §2) whose format is simple enough to
-// check here: booleans, whole numbers with their documented ranges, and fixed choices.
+// ValidateECIAnnotation checks the value of a known ECI pod annotation (k8s.aliyun.com/eci-*,
+// …; listed at https://www.alibabacloud.com/help/en/eci/user-guide/pod-annotations-1) whose
+// format is simple enough to check here: booleans, whole numbers with their documented
+// ranges, and fixed choices.
 // Unknown keys and free-form values (IDs, specs, JSON) pass: ECI itself is the judge.
 // It is exported so that the webhook can hold pods' own annotations to the same rules.
 func ValidateECIAnnotation(key, value string) error {

@@ -10,7 +10,8 @@ import (
 )
 
 // ackDefault is the selectors value of ACK's documented default eci-profile
-// (reference/eci-api.md §3.1), as the YAML literal block delivers it: with a final newline.
+// (https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/configure-an-eci-profile),
+// as the YAML literal block delivers it: with a final newline.
 const ackDefault = `[
   {"name":"default-selector-1","objectSelector":{"matchLabels":{"alibabacloud.com/eci":"true"}}},
   {"name":"default-selector-2","objectSelector":{"matchLabels":{"eci":"true"}}},

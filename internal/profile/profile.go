@@ -8,7 +8,8 @@ import (
 )
 
 // Names shared with the webhook, the provider, the installer and the VNode runtime.
-// They are the contract of DESIGN.md §2; change them only together with it.
+// They are the contract of docs/design.md ("Names", "eci-profile"); change them only
+// together with it.
 const (
 	// ConfigMapNamespace and ConfigMapName locate the eci-profile, where ACK keeps it.
 	ConfigMapNamespace = "kube-system"

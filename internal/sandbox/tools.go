@@ -17,7 +17,7 @@ const (
 	// kube-controller-manager.
 	KubernetesVersion = "v1.37.2"
 	// TerraformVersion is the Terraform CLI the tests use (the newest installable with
-	// `go install`; see DESIGN.md §6).
+	// `go install`; see docs/design.md, "Test ground").
 	TerraformVersion = "v1.5.7"
 )
 

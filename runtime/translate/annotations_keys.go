@@ -1,7 +1,8 @@
 package translate
 
-// The pod annotations ECI documents (reference eci-api.md §2.1), the legacy
-// spellings still seen in manifests, and the Kubernetes bandwidth
+// The pod annotations ECI documents
+// (https://www.alibabacloud.com/help/en/eci/user-guide/pod-annotations-1),
+// the legacy spellings still seen in manifests, and the Kubernetes bandwidth
 // annotations. Each is translated to its CreateContainerGroup parameter,
 // honoured by the runtime (Options), or reported as having no effect.
 const (
@@ -76,8 +77,8 @@ const (
 )
 
 // isOutputAnnotation reports the keys a virtual kubelet writes back after
-// creation (reference §2.2). They describe an instance, configure nothing,
-// and are skipped without a warning.
+// creation (the second table of ECI's pod annotations page). They describe
+// an instance, configure nothing, and are skipped without a warning.
 func isOutputAnnotation(key string) bool {
 	switch key {
 	case aliyunPrefix + "eci-request-id", aliyunPrefix + "eci-instance-id", aliyunPrefix + "eci-instance-spec",

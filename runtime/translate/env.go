@@ -9,7 +9,8 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
 
-// ECI's environment variable limits (reference §1.3).
+// ECI's environment variable limits (docs/design.md, "Quotas"; the
+// EnvironmentVar parameters of CreateContainerGroup).
 const (
 	maxEnvKeyLen   = 128
 	maxEnvValueLen = 256

@@ -8,7 +8,7 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
 
-// ECI's per-instance limits (reference §8).
+// ECI's per-instance limits (docs/design.md, "Quotas").
 const (
 	maxContainers = 20
 	maxVolumes    = 20
@@ -16,7 +16,7 @@ const (
 )
 
 // guardPod refuses the pod features a VNode cannot provide, naming what to
-// use instead (DESIGN §5, "Unsupported on a VNode").
+// use instead (docs/design.md, "Unsupported on a VNode").
 func (t *translator) guardPod() {
 	spec := &t.pod.Spec
 	if spec.HostNetwork {

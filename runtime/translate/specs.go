@@ -18,7 +18,9 @@ func (s Spec) String() string {
 }
 
 // SupportedSpecs is ECI's table of vCPU / memory sizes available in every
-// region (reference eci-api.md §2.3), smallest first: by vCPUs, then memory.
+// region (docs/design.md, "Instance specs"; from
+// https://www.alibabacloud.com/help/en/eci/user-guide/specify-the-number-of-vcpus-and-memory-size-to-create-a-pod),
+// smallest first: by vCPUs, then memory.
 // This is the one copy the runtime uses; the emulator keeps its own on
 // purpose, so a mistake here is not mirrored there.
 func SupportedSpecs() []Spec {

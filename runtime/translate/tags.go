@@ -23,7 +23,7 @@ const (
 	TagPodUID       = TagPrefix + "pod-uid"
 )
 
-// ECI's tag limits for CreateContainerGroup (reference §1.3).
+// ECI's tag limits for CreateContainerGroup (docs/design.md, "Owned tags").
 const (
 	maxTags        = 20
 	maxTagKeyLen   = 64

@@ -26,8 +26,8 @@ type volumeInfo struct {
 	readOnly bool // every mount is read-only (API data, read-only claims)
 }
 
-// The alternative offered for every volume type ECI cannot mount (product
-// docs: "Unsupported on a VNode").
+// The alternative offered for every volume type ECI cannot mount
+// (docs/design.md, "Unsupported on a VNode").
 const volumeAlternative = "use emptyDir, a cloud disk, or NAS (NFS) instead"
 
 // volumes translates the pod's volumes in order.

@@ -38,7 +38,7 @@
 // "true", every term of its required node affinity demands a VNode (by that label, or by
 // node name as the DaemonSet controller pins its pods), or a virtualNodeOnly selector
 // routes it — and it uses what a VNode does not support. The refusal names every
-// problem with what to use instead (DESIGN.md §5):
+// problem with what to use instead (docs/design.md, "Unsupported on a VNode"):
 //
 //	hostPath volume "data" is not supported on a VNode: use emptyDir, a cloud disk, or NAS (NFS) instead
 //	hostNetwork is not supported on a VNode: expose the pod with a Service of type LoadBalancer instead

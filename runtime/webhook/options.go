@@ -18,7 +18,7 @@ import (
 const (
 	// FieldManager is the server-side apply field manager of everything the runtime writes.
 	FieldManager = "eci-vnode"
-	// DefaultNamespace is the runtime's namespace (DESIGN.md §2).
+	// DefaultNamespace is the runtime's namespace (docs/design.md, "Names").
 	DefaultNamespace = "eci-vnode-system"
 	// DefaultConfigurationName names both the Mutating- and the ValidatingWebhookConfiguration.
 	DefaultConfigurationName = "eci-vnode-profile"

@@ -10,9 +10,9 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
-// The problems a VNode cannot run, each with the alternative DESIGN.md §5 names. They
-// are the exact texts of the refusals (and of the mutating webhook's warnings), so a
-// user who meets one learns what to write instead.
+// The problems a VNode cannot run, each with the alternative docs/design.md names under
+// "Unsupported on a VNode". They are the exact texts of the refusals (and of the mutating
+// webhook's warnings), so a user who meets one learns what to write instead.
 const (
 	msgHostNetwork = "hostNetwork is not supported on a VNode: expose the pod with a Service of type LoadBalancer instead"
 	msgHostPID     = "hostPID is not supported on a VNode: use shareProcessNamespace to share processes between the pod's containers instead"

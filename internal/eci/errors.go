@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 )
@@ -96,19 +97,22 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// summary is the error without the action and attempt count.
+// summary is the error without the action and attempt count. It is one
+// line whatever the message holds (an HTML error page from a proxy, text
+// that the SDK formats over several lines), because log lines and pod status
+// messages are read one line at a time.
 func (e *APIError) summary() string {
 	var b strings.Builder
 	if e.Code != "" {
-		b.WriteString(e.Code)
+		b.WriteString(oneLine(e.Code))
 		if e.Message != "" {
 			b.WriteString(": ")
 		}
 	}
-	b.WriteString(e.Message)
+	b.WriteString(oneLine(e.Message))
 	if e.RequestID != "" {
 		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
+		b.WriteString(oneLine(e.RequestID))
 		b.WriteString(")")
 	}
 	return b.String()
@@ -141,9 +145,39 @@ func ClassOf(err error) Class {
 // IsNotFound is shorthand for errors.Is(err, ErrNotFound).
 func IsNotFound(err error) bool { return ClassOf(err) == ClassNotFound }
 
+// oneLine joins the lines of s with "; ", dropping blank ones and the white
+// space around each, and caps the result at maxMessage bytes.
+func oneLine(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		var parts []string
+		for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); l != "" {
+				parts = append(parts, l)
+			}
+		}
+		s = strings.Join(parts, "; ")
+	}
+	if len(s) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "… (truncated)"
+	}
+	return s
+}
+
+// maxMessage bounds a message kept from the server: a gateway can answer
+// with a whole HTML page, which helps nobody in a log line or pod status.
+const maxMessage = 1024
+
 // classifyCode maps an ECI / POP gateway error code (and HTTP status) to a
-// Class. Codes come from reference §1.6 and §8; anything unlisted falls
-// back on the HTTP status.
+// Class. The codes are those of the ECI API reference pages (each action's
+// error code table, e.g.
+// https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-createcontainergroup)
+// and the gateway's common codes for signing and flow control, summarised in
+// docs/design.md, "ECI API facts" ("Wire format and signing", "Quotas");
+// anything unlisted falls back on the HTTP status.
 func classifyCode(code string, status int, message string) Class {
 	lc := strings.ToLower(code)
 	switch {
@@ -304,7 +338,7 @@ func newAPIError(action string, err error) *APIError {
 		return &APIError{
 			Action:     action,
 			Code:       se.ErrorCode(),
-			Message:    msg,
+			Message:    oneLine(msg),
 			RequestID:  se.RequestId(),
 			HTTPStatus: se.HttpStatus(),
 			Class:      classifyCode(se.ErrorCode(), se.HttpStatus(), msg),
@@ -329,10 +363,10 @@ func newAPIError(action string, err error) *APIError {
 				class = classifyTransport(origin)
 			}
 		}
-		return &APIError{Action: action, Code: ce.ErrorCode(), Message: ce.Message(), Class: class, Err: origin}
+		return &APIError{Action: action, Code: ce.ErrorCode(), Message: oneLine(ce.Message()), Class: class, Err: origin}
 	}
 	err = scrubURL(err)
-	return &APIError{Action: action, Message: err.Error(), Class: classifyTransport(err), Err: err}
+	return &APIError{Action: action, Message: oneLine(err.Error()), Class: classifyTransport(err), Err: err}
 }
 
 // scrubURL removes the query string from a *url.Error. The SDK puts every

@@ -150,3 +150,46 @@ func TestSignatureMismatchMessageOmitsStringToSign(t *testing.T) {
 		t.Errorf("got %+v", err)
 	}
 }
+
+func TestServerErrorIsOneLine(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantParts []string
+	}{
+		{
+			name:      "a JSON answer whose message spans lines",
+			err:       serverError(400, "InvalidParameter", "The specified Cpu is invalid.\nValid values:\n  0.25, 0.5, 1"),
+			wantParts: []string{"InvalidParameter", "The specified Cpu is invalid.; Valid values:; 0.25, 0.5, 1", "request id REQ-1"},
+		},
+		{
+			name:      "a gateway's HTML page instead of JSON",
+			err:       sdkerrors.NewServerError(502, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\n</body>\n</html>\n", ""),
+			wantParts: []string{"502 Bad Gateway"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(tt.err.Error(), "\n") {
+				t.Fatalf("the SDK's own text is expected to span lines: %q", tt.err.Error())
+			}
+			got := newAPIError("CreateContainerGroup", tt.err).Error()
+			if strings.ContainsAny(got, "\r\n") {
+				t.Fatalf("error spans lines: %q", got)
+			}
+			for _, p := range tt.wantParts {
+				if !strings.Contains(got, p) {
+					t.Errorf("error %q lacks %q", got, p)
+				}
+			}
+		})
+	}
+}
+
+func TestHugeServerMessageIsCut(t *testing.T) {
+	page := "<html><body>" + strings.Repeat("x", 10_000) + "</body></html>"
+	got := newAPIError("DescribeRegions", sdkerrors.NewServerError(503, page, "")).Error()
+	if len(got) > 2*maxMessage || !strings.Contains(got, "(truncated)") {
+		t.Fatalf("a %d-byte page gave a %d-byte error: %.200q", len(page), len(got), got)
+	}
+}

@@ -5,9 +5,10 @@
 //   - typed requests and responses for every ECI action we use, including
 //     the ones the v1 SDK lacks, all sent as SDK CommonRequests built from
 //     our own request model (see model_container_group.go and wire.go);
-//   - credentials from configuration or the conventional environment
-//     variables, and an explicit endpoint so the SDK never resolves one
-//     over the network;
+//   - credentials from configuration, the conventional environment
+//     variables, or a source asked before every attempt (e.g. the files of
+//     a mounted Kubernetes Secret, re-read when they change), and an
+//     explicit endpoint so the SDK never resolves one over the network;
 //   - client-side token buckets at the documented per-action quotas;
 //   - bounded retries with jittered exponential back-off for throttling,
 //     server errors and transport failures, never for validation errors;
@@ -59,7 +60,7 @@ func (c *Client) Endpoint() string { return c.cfg.endpoint.String() }
 
 // String describes the client without secrets.
 func (c *Client) String() string {
-	return fmt.Sprintf("eci.Client{region %s, endpoint %s, %s}", c.cfg.region, c.cfg.endpoint, c.cfg.credentials)
+	return fmt.Sprintf("eci.Client{region %s, endpoint %s, %s}", c.cfg.region, c.cfg.endpoint, describeSource(c.cfg.credentials))
 }
 
 // CloseIdleConnections closes pooled keep-alive connections, e.g. before
@@ -92,7 +93,11 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 	// from "our budget ran out".
 	budget, cancel := context.WithTimeout(ctx, policy.MaxElapsed)
 	defer cancel()
-	var last *APIError
+	var (
+		last      *APIError
+		refreshed bool         // the source was asked for newer credentials once
+		next      *Credentials // credentials for the next attempt, from that refresh
+	)
 	for attempt := 1; ; attempt++ {
 		wait, err := c.limiters.wait(budget, action)
 		if err != nil {
@@ -110,8 +115,18 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 				Err:     context.DeadlineExceeded}
 		}
 
+		var cr Credentials
+		if next != nil {
+			cr, next = *next, nil
+		} else if cr, err = c.credentials(budget, action); err != nil {
+			if ctx.Err() != nil {
+				return c.stopped(action, attempt-1, last, ctx.Err())
+			}
+			return err
+		}
+
 		t0 := time.Now()
-		apiErr := c.attempt(budget, action, params, out)
+		apiErr := c.attempt(budget, action, params, out, cr)
 		ev := AttemptEvent{Action: action, Attempt: attempt, LimiterWait: wait, Duration: time.Since(t0)}
 		if apiErr == nil {
 			c.observe(ev)
@@ -125,6 +140,22 @@ func (c *Client) callWithRetry(ctx context.Context, action string, params wirePa
 		}
 		apiErr.Attempts = attempt
 		last = apiErr
+
+		// Credentials the server calls stale (an expired STS token, a
+		// rotated-out AccessKey) may already be replaced at the source,
+		// e.g. a Secret updated after the source last looked: ask once,
+		// and retry at once if the answer differs. This retry is not
+		// counted against MaxAttempts, which bounds retries of server
+		// and network trouble.
+		if !refreshed && staleCredentialCode(apiErr.Code) {
+			refreshed = true
+			if fresh, ok := c.refreshCredentials(budget, cr); ok {
+				next = &fresh
+				ev.WillRetry = true
+				c.observe(ev)
+				continue
+			}
+		}
 
 		if !apiErr.Class.Retryable() || attempt >= policy.MaxAttempts {
 			c.observe(ev)
@@ -160,11 +191,39 @@ func (c *Client) observe(ev AttemptEvent) {
 	}
 }
 
+// credentials asks the source for the credentials of one attempt and checks
+// they are complete.
+func (c *Client) credentials(ctx context.Context, action string) (Credentials, error) {
+	cr, err := c.cfg.credentials.Credentials(ctx)
+	if err == nil {
+		err = cr.validate()
+	}
+	if err != nil {
+		return Credentials{}, &APIError{Action: action, Code: "Client.CredentialsUnavailable", Class: ClassAuth,
+			Message: oneLine("get credentials: " + err.Error()), Err: err}
+	}
+	return cr, nil
+}
+
+// refreshCredentials asks a refreshing source for newer credentials than
+// used; ok says there are some.
+func (c *Client) refreshCredentials(ctx context.Context, used Credentials) (Credentials, bool) {
+	r, isRefresher := c.cfg.credentials.(CredentialRefresher)
+	if !isRefresher {
+		return Credentials{}, false
+	}
+	fresh, err := r.Refresh(ctx)
+	if err != nil || fresh == used || fresh.validate() != nil {
+		return Credentials{}, false
+	}
+	return fresh, true
+}
+
 // attempt sends the request once. Each attempt builds a fresh request, so
 // it is signed anew with a new Timestamp and SignatureNonce, and uses a
 // fresh SDK client: the v1 SDK client mutates its own fields on every call
 // (timeouts, TLS settings), which is a data race when shared.
-func (c *Client) attempt(ctx context.Context, action string, params wireParams, out any) *APIError {
+func (c *Client) attempt(ctx context.Context, action string, params wireParams, out any, cr Credentials) *APIError {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
 	defer cancel()
 
@@ -175,9 +234,9 @@ func (c *Client) attempt(ctx context.Context, action string, params wireParams, 
 	sdkCfg.UserAgent = c.cfg.userAgent
 	sdkCfg.Transport = contextTransport{ctx: actx, base: c.cfg.transport}
 
-	cli, err := sdk.NewClientWithOptions(c.cfg.region, sdkCfg, c.sdkCredential())
+	cli, err := sdk.NewClientWithOptions(c.cfg.region, sdkCfg, sdkCredential(cr))
 	if err != nil {
-		return &APIError{Action: action, Message: "create SDK client: " + err.Error(), Class: ClassInvalidInput, Err: err}
+		return &APIError{Action: action, Message: oneLine("create SDK client: " + err.Error()), Class: ClassInvalidInput, Err: err}
 	}
 
 	req := requests.NewCommonRequest()
@@ -195,22 +254,23 @@ func (c *Client) attempt(ctx context.Context, action string, params wireParams, 
 	resp, err := cli.ProcessCommonRequest(req)
 	if err != nil {
 		ae := newAPIError(action, err)
-		ae.Message = c.redact(ae.Message)
+		ae.Message = redact(ae.Message, cr)
 		return ae
 	}
 	if out != nil {
 		if err := decodeJSON(resp.GetHttpContentBytes(), out); err != nil {
 			return &APIError{Action: action, Code: "SDK.JsonUnmarshalError", HTTPStatus: resp.GetHttpStatus(),
-				Message: "decode response: " + err.Error(), Class: ClassUnknown, Err: err}
+				Message: oneLine("decode response: " + err.Error()), Class: ClassUnknown, Err: err}
 		}
 	}
 	return nil
 }
 
-// redact removes our secrets from text that came back from the server or
-// the transport, in case it echoes request parameters.
-func (c *Client) redact(text string) string {
-	for _, secret := range []string{c.cfg.credentials.SecurityToken, c.cfg.credentials.AccessKeySecret} {
+// redact removes the secrets of the attempt's credentials from text that came
+// back from the server or the transport, in case it echoes request
+// parameters.
+func redact(text string, cr Credentials) string {
+	for _, secret := range []string{cr.SecurityToken, cr.AccessKeySecret} {
 		if len(secret) < 4 { // too short to search for safely; and never valid
 			continue
 		}
@@ -221,9 +281,9 @@ func (c *Client) redact(text string) string {
 	return text
 }
 
-// sdkCredential converts our credentials into the SDK's static types.
-func (c *Client) sdkCredential() any {
-	cr := *c.cfg.credentials
+// sdkCredential converts one attempt's credentials into the SDK's static
+// types; the SDK's own refreshing providers are not used, our source is.
+func sdkCredential(cr Credentials) any {
 	if cr.SecurityToken != "" {
 		return credentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
 	}

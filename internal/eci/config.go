@@ -30,7 +30,8 @@ type Config struct {
 	// Empty: the documented regional endpoint eci.<region>.aliyuncs.com
 	// (eci-vpc.<region>.aliyuncs.com with UseVPCEndpoint). The endpoint is
 	// always set explicitly on every request so the SDK never asks the
-	// remote Location service (reference §1.5).
+	// remote Location service (docs/design.md, "ECI API facts", "Wire format
+	// and signing").
 	Endpoint string
 	// UseVPCEndpoint selects eci-vpc.<region>.aliyuncs.com when Endpoint is
 	// empty: calls stay inside the VPC.
@@ -38,8 +39,16 @@ type Config struct {
 	// Scheme is "HTTPS" (default) or "HTTP".
 	Scheme string
 
-	// Credentials; nil reads them from the environment (CredentialsFromEnv).
+	// Credentials are fixed for the life of the Client. With neither
+	// Credentials nor CredentialSource, they are read once from the
+	// environment (CredentialsFromEnv): changing the variables later needs
+	// a new Client.
 	Credentials *Credentials
+	// CredentialSource is asked for the credentials before every attempt,
+	// for credentials that change while the Client lives: rotated keys,
+	// STS tokens that expire (see FileCredentialSource). Set it or
+	// Credentials, not both.
+	CredentialSource CredentialSource
 
 	// Timeout bounds one HTTP attempt (default 10s). The whole call is
 	// bounded by the context and Retry.MaxElapsed.
@@ -89,9 +98,10 @@ var regionPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*[a-z0-9]$`)
 type resolved struct {
 	region   string
 	endpoint endpoint
-	// credentials is a pointer so that printing a resolved config (or a
-	// Client) with %+v shows an address, never the secret.
-	credentials *Credentials
+	// credentials is an interface holding a pointer, so that printing a
+	// resolved config (or a Client) with %+v shows an address, never the
+	// secret.
+	credentials CredentialSource
 	timeout     time.Duration
 	retry       RetryPolicy
 	limits      map[string]Limit // nil = no client-side limits
@@ -119,24 +129,32 @@ func (cfg Config) resolve() (resolved, error) {
 		r.region = RegionFromEnv(getenv)
 	}
 	if r.region == "" {
-		return r, fmt.Errorf("no region: set Config.Region or %s (or %s)", envRegion, envRegionLegacy)
+		return r, fmt.Errorf("no region: set the region in the configuration (Config.Region) or the environment variable %s (or %s)", envRegion, envRegionLegacy)
 	}
-	if !regionPattern.MatchString(r.region) {
-		return r, fmt.Errorf("region %q is not a region ID such as cn-hangzhou", r.region)
+	if err := CheckRegion(r.region); err != nil {
+		return r, err
 	}
 
-	if cfg.Credentials != nil {
+	switch {
+	case cfg.Credentials != nil && cfg.CredentialSource != nil:
+		return r, errors.New("credentials: set Config.Credentials or Config.CredentialSource, not both")
+	case cfg.CredentialSource != nil:
+		r.credentials = cfg.CredentialSource
+	case cfg.Credentials != nil:
 		c := *cfg.Credentials // a private copy: later changes by the caller do not apply
-		r.credentials = &c
-	} else {
+		if err := c.validate(); err != nil {
+			return r, err
+		}
+		r.credentials = StaticCredentials(c)
+	default:
 		c, err := CredentialsFromEnv(getenv)
 		if err != nil {
 			return r, err
 		}
-		r.credentials = &c
-	}
-	if err := r.credentials.validate(); err != nil {
-		return r, err
+		if err := c.validate(); err != nil {
+			return r, err
+		}
+		r.credentials = StaticCredentials(c)
 	}
 
 	ep, err := resolveEndpoint(cfg.Endpoint, cfg.Scheme, r.region, cfg.UseVPCEndpoint)
@@ -158,6 +176,23 @@ func (cfg Config) resolve() (resolved, error) {
 		r.transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	return r, nil
+}
+
+// CheckRegion reports whether region is a well-formed region ID such as
+// cn-hangzhou; it does not ask the API whether the region exists.
+func CheckRegion(region string) error {
+	if !regionPattern.MatchString(region) {
+		return fmt.Errorf("region %q is not a region ID such as cn-hangzhou", region)
+	}
+	return nil
+}
+
+// CheckEndpoint reports whether endpoint and scheme would be accepted as
+// Config.Endpoint and Config.Scheme, so a program can check its settings
+// before it has the rest of a Config.
+func CheckEndpoint(endpoint, scheme string) error {
+	_, err := resolveEndpoint(endpoint, scheme, "cn-hangzhou", false)
+	return err
 }
 
 // resolveEndpoint picks the host and scheme. The regional endpoints

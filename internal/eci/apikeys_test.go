@@ -2,7 +2,8 @@ package eci
 
 // apiCreateContainerGroupKeys is every wire key of CreateContainerGroup in the
 // current API (2018-08-08), list indexes written as N. It was produced from
-// the field tree of the generated Tea SDK request type (reference Appendix A)
+// the field tree of the generated Tea SDK request type (the parameters of
+// https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-createcontainergroup)
 // and is the yardstick the model is measured against: the model must produce
 // exactly these keys, no more and no fewer. RegionId is absent because the
 // client fills it in.

@@ -31,7 +31,8 @@ func PerMinute(n int) Limit {
 func undocumentedLimit() Limit { return PerMinute(1000) }
 
 // DefaultRateLimits returns the client-side limits, chosen to stay under
-// the documented per-account quotas (reference §8). The map is a fresh copy.
+// the documented per-account quotas (docs/design.md, "ECI API facts",
+// "Quotas"). The map is a fresh copy.
 //
 // CreateContainerGroup and DeleteContainerGroup are documented both as a
 // token bucket (burst 100, refill 20/s) and as 1000 calls per 60 s; the

@@ -1,7 +1,8 @@
 package eci
 
 // This file is the request model of CreateContainerGroup, API version
-// 2018-08-08, with the complete current parameter set (reference Appendix A).
+// 2018-08-08, with the complete current parameter set of
+// https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-createcontainergroup.
 // It is the contract between runtime/translate (which builds it from a pod)
 // and this client (which encodes it, see wire.go). Go names follow Go
 // conventions; the `wire` tag is the exact API spelling.

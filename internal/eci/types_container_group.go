@@ -1,7 +1,9 @@
 package eci
 
-// Response types of DescribeContainerGroups (reference §1.7). JSON names are
-// the API's; Go names follow Go conventions.
+// Response types of DescribeContainerGroups
+// (https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-describecontainergroups;
+// statuses and events in docs/design.md, "ECI API facts", "Status and
+// events"). JSON names are the API's; Go names follow Go conventions.
 
 // Container group statuses.
 const (

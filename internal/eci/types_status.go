@@ -4,8 +4,10 @@ import "encoding/json"
 
 // Response types of DescribeContainerGroupStatus and
 // DescribeContainerGroupEvents: Kubernetes-shaped views made for virtual
-// kubelets (reference §1.7). JSON names are the API's, including its
-// lower-case keys.
+// kubelets (docs/design.md, "ECI API facts", "Status and events"; the
+// actions' pages, e.g.
+// https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-describecontainergroupstatus).
+// JSON names are the API's, including its lower-case keys.
 
 // ContainerGroupStatus is one instance's pod-like status.
 type ContainerGroupStatus struct {

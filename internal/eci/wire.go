@@ -10,8 +10,13 @@ import (
 )
 
 // This file flattens request structs into the RPC query parameters the ECI
-// OpenAPI expects (reference §1.4): lists become Name.N (1-based), nested
-// structs become Parent.Field, empty strings are not sent.
+// OpenAPI expects: lists become Name.N (1-based), nested structs become
+// Parent.Field, empty strings are not sent. The RPC request style is
+// https://www.alibabacloud.com/help/en/sdk/product-overview/rpc-mechanism;
+// the parameter names are those of each action's reference page (e.g.
+// https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-createcontainergroup),
+// and docs/design.md, "ECI API facts", "Wire format and signing", sums up
+// what this encoder relies on.
 //
 // Every exported field of a request type carries a `wire:"..."` tag naming its
 // wire key. A field without a tag is a programming error and makes encoding

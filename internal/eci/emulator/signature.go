@@ -120,35 +120,13 @@ func (e *Emulator) verifySignature(method string, flat map[string]string, now ti
 	if akID == "" {
 		return errMissing("AccessKeyId")
 	}
-	cred, ok := e.credentials[akID]
-	if !ok {
-		return newErr(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	tok, sent := flat["SecurityToken"]
+	cred, ae := e.checkCredential(akID, tok, sent, now)
+	if ae != nil {
+		return ae
 	}
-	if cred.SecurityToken != "" {
-		tok, sent := flat["SecurityToken"]
-		switch {
-		case !sent || tok == "":
-			return newErr(http.StatusBadRequest, "InvalidSecurityToken.MissingParameter", "SecurityToken is mandatory for this AccessKeyId.")
-		case tok != cred.SecurityToken:
-			return newErr(http.StatusBadRequest, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed or does not match the AccessKeyId.")
-		case !cred.Expiration.IsZero() && now.After(cred.Expiration):
-			return newErr(http.StatusBadRequest, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
-		}
-	} else if !cred.Expiration.IsZero() && now.After(cred.Expiration) {
-		return newErr(http.StatusBadRequest, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
-	}
-	ts, ok := flat["Timestamp"]
-	if !ok || ts == "" {
-		return errMissing("Timestamp")
-	}
-	t, err := time.Parse(timestampLayout, ts)
-	if err != nil {
-		return newErr(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
-	}
-	if skew := now.Sub(t); skew > e.cfg.SignatureWindow || skew < -e.cfg.SignatureWindow {
-		return newErr(http.StatusBadRequest, "InvalidTimeStamp.Expired",
-			"Specified time stamp or date value is expired. The request timestamp %s differs from the server time %s by more than %s.",
-			ts, now.UTC().Format(timestampLayout), e.cfg.SignatureWindow)
+	if ae := e.checkTimestamp("Timestamp", flat["Timestamp"], now); ae != nil {
+		return ae
 	}
 	sig, ok := flat["Signature"]
 	if !ok || sig == "" {
@@ -167,7 +145,52 @@ func (e *Emulator) verifySignature(method string, flat map[string]string, now ti
 			"Specified signature is not matched with our calculation. server string to sign is:%s", sts)
 	}
 	if !e.nonces.use(nonce, now) {
-		return newErr(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+		return errNonceUsed()
+	}
+	return nil
+}
+
+func errNonceUsed() *apiError {
+	return newErr(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+}
+
+// checkCredential finds the credential of an AccessKeyId and checks its
+// security token (tok, and whether one was sent at all) and expiry.
+func (e *Emulator) checkCredential(akID, tok string, sent bool, now time.Time) (Credential, *apiError) {
+	cred, ok := e.credentials[akID]
+	if !ok {
+		return cred, newErr(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	if cred.SecurityToken != "" {
+		switch {
+		case !sent || tok == "":
+			return cred, newErr(http.StatusBadRequest, "InvalidSecurityToken.MissingParameter", "SecurityToken is mandatory for this AccessKeyId.")
+		case tok != cred.SecurityToken:
+			return cred, newErr(http.StatusBadRequest, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed or does not match the AccessKeyId.")
+		case !cred.Expiration.IsZero() && now.After(cred.Expiration):
+			return cred, newErr(http.StatusBadRequest, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+		}
+	} else if !cred.Expiration.IsZero() && now.After(cred.Expiration) {
+		return cred, newErr(http.StatusBadRequest, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+	}
+	return cred, nil
+}
+
+// checkTimestamp checks a request time (the RPC Timestamp parameter or the
+// V3 x-acs-date header, both UTC "2006-01-02T15:04:05Z") against the
+// signature window.
+func (e *Emulator) checkTimestamp(name, ts string, now time.Time) *apiError {
+	if ts == "" {
+		return errMissing(name)
+	}
+	t, err := time.Parse(timestampLayout, ts)
+	if err != nil {
+		return newErr(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+	}
+	if skew := now.Sub(t); skew > e.cfg.SignatureWindow || skew < -e.cfg.SignatureWindow {
+		return newErr(http.StatusBadRequest, "InvalidTimeStamp.Expired",
+			"Specified time stamp or date value is expired. The request timestamp %s differs from the server time %s by more than %s.",
+			ts, now.UTC().Format(timestampLayout), e.cfg.SignatureWindow)
 	}
 	return nil
 }

@@ -94,24 +94,19 @@ func dropConnection(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// readParams merges query string and form body into one flat map; a key
-// in the body overrides the same key in the query, as the SDK's signer
-// merges them.
-func readParams(r *http.Request) (map[string]string, error) {
-	flat := map[string]string{}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, fmt.Errorf("parse query string: %w", err)
-	}
-	for k, v := range q {
-		flat[k] = v[0]
-	}
+// apiRequest is an API request as read off the wire: its query, its raw
+// body (hashed by the V3 signature) and the parameters of both merged.
+type apiRequest struct {
+	query url.Values
+	body  []byte
+	flat  map[string]string
+}
+
+// readBody reads the whole request body (empty for GET), at most
+// maxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Method == http.MethodGet {
-		return flat, nil
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "application/x-www-form-urlencoded" {
-		return flat, nil
+		return nil, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
@@ -120,14 +115,33 @@ func readParams(r *http.Request) (map[string]string, error) {
 	if len(body) > maxBodyBytes {
 		return nil, fmt.Errorf("body larger than %d bytes", maxBodyBytes)
 	}
+	return body, nil
+}
+
+// parseRequest merges query string and form body into one flat map; a key
+// in the body overrides the same key in the query, as the SDK's signer
+// merges them.
+func parseRequest(r *http.Request, body []byte) (*apiRequest, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("parse query string: %w", err)
+	}
+	req := &apiRequest{query: q, body: body, flat: map[string]string{}}
+	for k, v := range q {
+		req.flat[k] = v[0]
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" || len(body) == 0 {
+		return req, nil
+	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, fmt.Errorf("parse form body: %w", err)
 	}
 	for k, v := range form {
-		flat[k] = v[0]
+		req.flat[k] = v[0]
 	}
-	return flat, nil
+	return req, nil
 }
 
 // call is one API invocation as seen by an action handler.
@@ -159,14 +173,27 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(newErr(http.StatusMethodNotAllowed, "UnsupportedHTTPMethod", "This http method is not supported."))
 		return
 	}
-	flat, err := readParams(r)
+	body, err := readBody(r)
+	var req *apiRequest
+	if err == nil {
+		req, err = parseRequest(r, body)
+	}
 	if err != nil {
 		fail(errInvalidCode("InvalidParameter", "The request could not be parsed: %v.", err))
 		return
 	}
-	act := flat["Action"]
+	flat := req.flat
+	// An RPC (V2) request names its action and version in parameters; a
+	// V3 request in the x-acs-action and x-acs-version headers.
+	v3 := isV3Request(r)
+	actionName, versionName := "Action", "Version"
+	act, ver := flat["Action"], flat["Version"]
+	if v3 {
+		actionName, versionName = "x-acs-action", "x-acs-version"
+		act, ver = r.Header.Get("x-acs-action"), r.Header.Get("x-acs-version")
+	}
 	if act == "" {
-		fail(errMissing("Action"))
+		fail(errMissing(actionName))
 		return
 	}
 	handler, known := e.actions[act]
@@ -175,11 +202,11 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	} else {
 		action = "<unknown>"
 	}
-	switch v := flat["Version"]; {
-	case v == "":
-		fail(errMissing("Version"))
+	switch {
+	case ver == "":
+		fail(errMissing(versionName))
 		return
-	case v != apiVersion:
+	case ver != apiVersion:
 		fail(errInvalidVersion())
 		return
 	}
@@ -209,7 +236,14 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if ae := e.verifySignature(r.Method, flat, e.cfg.SignatureClock.Now()); ae != nil {
+	accessKey := flat["AccessKeyId"]
+	var ae *apiError
+	if v3 {
+		accessKey, ae = e.verifyV3(r, req.query, req.body, e.cfg.SignatureClock.Now())
+	} else {
+		ae = e.verifySignature(r.Method, flat, e.cfg.SignatureClock.Now())
+	}
+	if ae != nil {
 		fail(ae)
 		return
 	}
@@ -233,7 +267,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(errThrottled())
 		return
 	}
-	c := &call{e: e, action: action, params: params, p: params.Root(), now: now, requestID: reqID, accessKey: flat["AccessKeyId"]}
+	c := &call{e: e, action: action, params: params, p: params.Root(), now: now, requestID: reqID, accessKey: accessKey}
 	e.st.advance(now)
 	resp, ae := handler(c)
 	if ae == nil && c.rd.err != nil {

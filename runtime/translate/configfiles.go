@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/base64"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -94,7 +95,7 @@ func (t *translator) downwardAPIVolume(field string, src *corev1.DownwardAPIVolu
 // projectedVolume merges its sources into one ConfigFileVolume. The
 // kube-api-access-* volume the ServiceAccount admission plugin adds is one:
 // a token, the cluster CA (ConfigMap kube-root-ca.crt) and the namespace.
-func (t *translator) projectedVolume(field string, src *corev1.ProjectedVolumeSource) (eci.Volume, volumeInfo) {
+func (t *translator) projectedVolume(field, name string, src *corev1.ProjectedVolumeSource) (eci.Volume, volumeInfo) {
 	var f files
 	f.owner = src.DefaultUser != nil
 	for i := range src.Sources {
@@ -108,7 +109,7 @@ func (t *translator) projectedVolume(field string, src *corev1.ProjectedVolumeSo
 		case s.DownwardAPI != nil:
 			t.addDownwardAPI(sf+".downwardAPI", &f, s.DownwardAPI.Items)
 		case s.ServiceAccountToken != nil:
-			t.addToken(sf+".serviceAccountToken", &f, s.ServiceAccountToken)
+			t.addToken(sf+".serviceAccountToken", name, &f, s.ServiceAccountToken)
 		case s.ClusterTrustBundle != nil:
 			t.c.fail(sf+".clusterTrustBundle", ReasonUnsupported,
 				"clusterTrustBundle sources are not supported on this VNode; copy the bundle into a ConfigMap and project that instead")
@@ -230,25 +231,43 @@ func (t *translator) addDownwardAPI(field string, f *files, items []corev1.Downw
 // addToken reserves the file of a service account token. The token itself
 // is issued at the end of the translation (issueTokens), and only if the pod
 // has no permanent problem: a pod that will be refused gets no credential.
-func (t *translator) addToken(field string, f *files, src *corev1.ServiceAccountTokenProjection) {
+func (t *translator) addToken(field, volume string, f *files, src *corev1.ServiceAccountTokenProjection) {
 	f.owner = f.owner || src.User != nil
 	f.add(src.Path, nil, nil)
-	f.tokens = append(f.tokens, pendingToken{field: field, src: src})
+	f.tokens = append(f.tokens, pendingToken{field: field, volume: volume, src: src})
 }
 
 // pendingToken is a token file waiting for its token.
 type pendingToken struct {
-	field string
-	src   *corev1.ServiceAccountTokenProjection
-	files *eci.ConfigFileVolume // set when the volume is finished
+	field  string
+	volume string // the pod volume's name, for messages
+	src    *corev1.ServiceAccountTokenProjection
+	files  *eci.ConfigFileVolume // set when the volume is finished
 }
 
+const (
+	// defaultTokenSeconds is the API's default expirationSeconds.
+	defaultTokenSeconds = 3600
+	// kubeAPIAccessSeconds is what the kube-api-access-* volume asks for.
+	// The API server recognises a pod-bound token of exactly this duration
+	// for its own audience and, with its default
+	// --service-account-extend-token-expiration, makes it valid for a year
+	// (it only logs uses after the first hour), so these tokens outlive
+	// almost every pod.
+	kubeAPIAccessSeconds = 3607
+	// shortTokenLifetime: a token that lives less long is reported. The
+	// instance never gets a fresh one, and most pods that are not batch
+	// jobs run longer than a day.
+	shortTokenLifetime = 24 * time.Hour
+)
+
 // issueTokens requests the reserved tokens through the TokenRequest API,
-// bound to the pod. ECI files are static: a token is never refreshed in
-// place; Options.TokenExpiry tells the runtime when to re-translate and
-// update the instance. (Tokens of the kube-api-access volume ask for 3607 s;
-// with the API server's default --service-account-extend-token-expiration a
-// pod-bound token of that duration is valid for a year.)
+// bound to the pod. Each token is issued once, here, and never refreshed:
+// ECI writes the files into the instance at creation and nothing replaces
+// them later, where a kubelet would rotate the token before it expires. The
+// kube-api-access token therefore lasts a year (see kubeAPIAccessSeconds);
+// every other token expires after its expirationSeconds, and one that does
+// so within shortTokenLifetime is reported by warnShortToken.
 func (t *translator) issueTokens() {
 	if len(t.tokens) == 0 {
 		return
@@ -263,7 +282,7 @@ func (t *translator) issueTokens() {
 		sa = "default"
 	}
 	for _, p := range t.tokens {
-		exp := int64(3600) // the API default
+		exp := int64(defaultTokenSeconds)
 		if p.src.ExpirationSeconds != nil {
 			exp = *p.src.ExpirationSeconds
 		}
@@ -271,7 +290,7 @@ func (t *translator) issueTokens() {
 		if p.src.Audience != "" {
 			aud = []string{p.src.Audience}
 		}
-		tok, expiry, err := t.r.ServiceAccountToken(t.ctx, t.pod.Namespace, sa, aud, exp, t.pod)
+		tok, err := t.r.ServiceAccountToken(t.ctx, t.pod.Namespace, sa, aud, exp, t.pod)
 		switch {
 		case err != nil && apierrors.IsNotFound(err):
 			t.c.failCause(p.field, ReasonMissingReference, err,
@@ -281,10 +300,8 @@ func (t *translator) issueTokens() {
 			t.c.failCause(p.field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", t.pod.Namespace, sa, err)
 			continue
 		}
-		if !expiry.IsZero() && (t.opts.TokenExpiry.IsZero() || expiry.Before(t.opts.TokenExpiry)) {
-			t.opts.TokenExpiry = expiry
-		}
-		content := base64.StdEncoding.EncodeToString([]byte(tok))
+		t.warnShortToken(p, exp, tok)
+		content := base64.StdEncoding.EncodeToString([]byte(tok.Value))
 		// The last file of that path: a later source of the same path wins.
 		for i := len(p.files.Files) - 1; i >= 0; i-- {
 			if p.files.Files[i].Path == p.src.Path {
@@ -293,4 +310,38 @@ func (t *translator) issueTokens() {
 			}
 		}
 	}
+}
+
+// warnShortToken reports a token that expires within shortTokenLifetime of
+// its issue: the pod keeps running with a credential that no longer works,
+// and the message says when that happens and what to do instead. requested
+// is the expirationSeconds asked for.
+func (t *translator) warnShortToken(p pendingToken, requested int64, tok Token) {
+	want := time.Duration(requested) * time.Second
+	lifetime := want
+	if !tok.IssuedAt.IsZero() && !tok.Expiry.IsZero() {
+		lifetime = tok.Expiry.Sub(tok.IssuedAt)
+	}
+	capped := lifetime < want
+	if p.src.Audience == "" && requested == kubeAPIAccessSeconds && !capped {
+		return
+	}
+	if lifetime >= shortTokenLifetime {
+		return
+	}
+	when := "after " + lifetime.String()
+	if !tok.Expiry.IsZero() {
+		when = "at " + tok.Expiry.UTC().Format(time.RFC3339) + ", " + lifetime.String() + " after it was issued"
+	}
+	what := "token file " + strconv.Quote(p.src.Path) + " of volume " + p.volume
+	const stale = "ECI writes files into the instance once, at creation, so calls made with it fail from then on"
+	if capped {
+		t.c.warn(p.field, WarnTokenExpires,
+			"%s expires %s (the API server cut the %d s requested to its --service-account-max-token-expiration) and is not refreshed: %s; have the workload request its own tokens through the TokenRequest API, or raise --service-account-max-token-expiration",
+			what, when, requested, stale)
+		return
+	}
+	t.c.warn(p.field, WarnTokenExpires,
+		"%s expires %s and is not refreshed: %s; request a longer expirationSeconds (the API server allows up to its --service-account-max-token-expiration), or have the workload request its own tokens through the TokenRequest API",
+		what, when, stale)
 }

@@ -113,12 +113,15 @@
 //	projected serviceAccountToken        a TokenRequest bound to the pod (audience, expirationSeconds,
 //	(and kube-api-access-*)              default 3600) issued last and only for a pod that can be created;
 //	                                     ca.crt from ConfigMap kube-root-ca.crt and the namespace file come
-//	                                     from the generic projected handling. ECI files are static, so
-//	                                     tokens are not refreshed in place: Options.TokenExpiry is the
-//	                                     earliest expiry, and the runtime may re-translate and update the
-//	                                     instance with UpdateContainerGroup before it. (kube-api-access
-//	                                     tokens ask for 3607 s; with the API server's default
-//	                                     --service-account-extend-token-expiration they last a year.)
+//	                                     from the generic projected handling. ECI files are static: each
+//	                                     token is issued once and never refreshed. kube-api-access tokens
+//	                                     ask for 3607 s, which the API server's default
+//	                                     --service-account-extend-token-expiration makes last a year; any
+//	                                     other token expires after its expirationSeconds (or the API
+//	                                     server's shorter --service-account-max-token-expiration), and one
+//	                                     that lasts less than 24 h gives a TokenExpires warning naming the
+//	                                     file, the time and what to do (ask for longer, or have the
+//	                                     workload request its own tokens).
 //	volumes: persistentVolumeClaim,      resolved through the claim's bound PersistentVolume: NFS →
 //	ephemeral                            NFSVolume; CSI diskplugin.csi.alibabacloud.com → DiskVolume (disk ID
 //	                                     = volumeHandle, fsType); CSI nasplugin.csi.alibabacloud.com →
@@ -242,8 +245,7 @@
 //   - Run the virtual-kubelet PodController with SkipDownwardAPIResolution:
 //     true; this package resolves the environment itself (the library
 //     rejects status.podIP and never resolves resourceFieldRef).
-//   - Honour Options (fail strategy, spot fallback, sidecar status,
-//     TokenExpiry).
+//   - Honour Options (fail strategy, spot fallback, sidecar status).
 //   - Size containers it adds itself (a kube-proxy sidecar) into the
 //     request's Cpu/Memory and container count: translation sizes the pod's
 //     own containers only.

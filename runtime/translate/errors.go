@@ -156,6 +156,10 @@ const (
 	// WarnDefaulted: a value the pod left open was chosen (the default
 	// 2 vCPU / 4 GiB size, extra ephemeral storage from requests, ...).
 	WarnDefaulted WarningReason = "Defaulted"
+	// WarnTokenExpires: a projected service account token expires soon
+	// after the pod starts, and ECI never refreshes it. The message says
+	// when and what to do instead.
+	WarnTokenExpires WarningReason = "TokenExpires"
 )
 
 // Warning is something translated approximately or left out. The runtime

@@ -77,6 +77,7 @@ func cluster(t testing.TB, objs ...runtime.Object) translate.Listers {
 		}
 		exp := *req.Spec.ExpirationSeconds
 		out := req.DeepCopy()
+		out.CreationTimestamp = metav1.NewTime(tokenIssued) // as the API server stamps it
 		out.Status.Token = "token:" + ca.GetNamespace() + "/" + ca.Name + ":" + strings.Join(req.Spec.Audiences, ",") + ":" + itoa(exp)
 		out.Status.ExpirationTimestamp = metav1.NewTime(tokenIssued.Add(time.Duration(exp) * time.Second))
 		return true, out, nil

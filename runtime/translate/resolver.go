@@ -3,7 +3,6 @@ package translate
 import (
 	"context"
 	"fmt"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -77,9 +76,9 @@ func (l Listers) Services(namespace string) ([]*corev1.Service, error) {
 // ServiceAccountToken implements Resolver with a TokenRequest bound to the
 // pod, as the kubelet makes for projected token volumes.
 func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string,
-	expirationSeconds int64, boundPod *corev1.Pod) (string, time.Time, error) {
+	expirationSeconds int64, boundPod *corev1.Pod) (Token, error) {
 	if l.TokenClient == nil {
-		return "", time.Time{}, notConfigured("TokenClient")
+		return Token{}, notConfigured("TokenClient")
 	}
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		Audiences:         audiences,
@@ -92,10 +91,13 @@ func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAcco
 	}
 	res, err := l.TokenClient.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("create token for service account %s/%s: %w", namespace, serviceAccount, err)
+		return Token{}, fmt.Errorf("create token for service account %s/%s: %w", namespace, serviceAccount, err)
 	}
 	if res.Status.Token == "" {
-		return "", time.Time{}, fmt.Errorf("create token for service account %s/%s: the API server returned no token", namespace, serviceAccount)
+		return Token{}, fmt.Errorf("create token for service account %s/%s: the API server returned no token", namespace, serviceAccount)
 	}
-	return res.Status.Token, res.Status.ExpirationTimestamp.Time, nil
+	// The API server stamps the request it answers with the time it issued
+	// the token; with the expiry that gives the lifetime it granted, on its
+	// own clock.
+	return Token{Value: res.Status.Token, IssuedAt: res.CreationTimestamp.Time, Expiry: res.Status.ExpirationTimestamp.Time}, nil
 }

@@ -52,7 +52,18 @@ type Resolver interface {
 	// to boundPod so it dies with the pod. Empty audiences means the API
 	// server's default audiences.
 	ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string,
-		expirationSeconds int64, boundPod *corev1.Pod) (token string, expiry time.Time, err error)
+		expirationSeconds int64, boundPod *corev1.Pod) (Token, error)
+}
+
+// Token is a service account token the TokenRequest API issued.
+type Token struct {
+	// Value is the token itself.
+	Value string
+	// IssuedAt and Expiry are the API server's times. Expiry - IssuedAt is
+	// the lifetime it granted, which is shorter than the one requested when
+	// the API server caps it (--service-account-max-token-expiration).
+	// Either may be zero when the API server does not say.
+	IssuedAt, Expiry time.Time
 }
 
 // Result is a translated pod.
@@ -94,11 +105,6 @@ type Options struct {
 	// (Kubernetes sidecars). They are sent as application containers, so
 	// their status belongs in initContainerStatuses.
 	SidecarContainers []string
-	// TokenExpiry is the earliest expiry of the service account tokens
-	// written into the instance's files (zero if none). ECI files are
-	// static; to keep tokens fresh the runtime re-translates the pod and
-	// updates the instance's volumes before this time.
-	TokenExpiry time.Time
 }
 
 // Pod translates a pod bound to node into a CreateContainerGroup request.

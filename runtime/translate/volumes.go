@@ -62,7 +62,7 @@ func (t *translator) volume(field string, v *corev1.Volume) (eci.Volume, volumeI
 	case src.DownwardAPI != nil:
 		return t.downwardAPIVolume(field+".downwardAPI", src.DownwardAPI)
 	case src.Projected != nil:
-		return t.projectedVolume(field+".projected", src.Projected)
+		return t.projectedVolume(field+".projected", v.Name, src.Projected)
 	case src.PersistentVolumeClaim != nil:
 		c := src.PersistentVolumeClaim
 		return t.claimVolume(field+".persistentVolumeClaim", c.ClaimName, c.ReadOnly)

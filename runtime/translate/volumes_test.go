@@ -1,8 +1,11 @@
 package translate_test
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -209,7 +212,7 @@ func TestConfigFileVolumes(t *testing.T) {
 }
 
 // Projected service account tokens come from the TokenRequest API, bound
-// to the pod; the earliest expiry is reported for refreshing.
+// to the pod, with the audience and lifetime the projection asks for.
 func TestProjectedServiceAccountToken(t *testing.T) {
 	p := withVolume("vault-token", corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
 		{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "vault", ExpirationSeconds: ptr[int64](600), Path: "vault/token"}},
@@ -221,14 +224,86 @@ func TestProjectedServiceAccountToken(t *testing.T) {
 		"Volume.1.ConfigFileVolume.ConfigFileToPath.1.Path": "vault/token", "Volume.1.ConfigFileVolume.ConfigFileToPath.1.Content": b64("token:shop/web:vault:600"),
 		"Volume.1.ConfigFileVolume.ConfigFileToPath.2.Path": "default/token", "Volume.1.ConfigFileVolume.ConfigFileToPath.2.Content": b64("token:shop/web::3600"),
 	})
-	if want := tokenIssued.Add(600 * 1e9); !out.Options.TokenExpiry.Equal(want) {
-		t.Errorf("TokenExpiry = %v; want the earliest expiry %v", out.Options.TokenExpiry, want)
-	}
 
 	p.Spec.ServiceAccountName = "ghost"
 	es := problems(t, p, vnode(), cluster(t))
 	if len(es) != 2 || es[0].Error() != "spec.volumes[0].projected.sources[0].serviceAccountToken: ServiceAccount shop/ghost does not exist, so no token can be issued for it; create it (the pod is retried until it exists)" || !es.Retryable() {
 		t.Errorf("problems %v; want a retryable missing ServiceAccount per token", es)
+	}
+}
+
+// tokenAPI is a cluster whose TokenRequest API behaves like a configured
+// API server.
+type tokenAPI struct {
+	translate.Listers
+	max     int64 // caps lifetimes, as --service-account-max-token-expiration does; 0: no cap
+	noTimes bool  // answers without the issue and expiry times
+}
+
+func (a tokenAPI) ServiceAccountToken(ctx context.Context, namespace, sa string, audiences []string,
+	seconds int64, boundPod *corev1.Pod) (translate.Token, error) {
+	if a.max > 0 {
+		seconds = min(seconds, a.max)
+	}
+	tok, err := a.Listers.ServiceAccountToken(ctx, namespace, sa, audiences, seconds, boundPod)
+	if a.noTimes {
+		tok.IssuedAt, tok.Expiry = time.Time{}, time.Time{}
+	}
+	return tok, err
+}
+
+// ECI never refreshes a token it was created with, so a token that expires
+// while the pod is likely to run is reported, with when and what to do. The
+// kube-api-access token is not: the API server extends it to a year.
+func TestShortLivedTokenWarning(t *testing.T) {
+	const field = "spec.volumes[0].projected.sources[0].serviceAccountToken"
+	const stale = "and is not refreshed: ECI writes files into the instance once, at creation, so calls made with it fail from then on; "
+	const longer = "request a longer expirationSeconds (the API server allows up to its --service-account-max-token-expiration), or have the workload request its own tokens through the TokenRequest API"
+	const mint = "have the workload request its own tokens through the TokenRequest API, or raise --service-account-max-token-expiration"
+	cases := []struct {
+		name     string
+		audience string
+		seconds  *int64
+		api      tokenAPI
+		want     string // the warning's message; empty: no warning
+	}{
+		{name: "kube-api-access: 3607 s for the API server, extended to a year", seconds: ptr[int64](3607)},
+		{name: "a day is long enough", audience: "vault", seconds: ptr[int64](86400)},
+		{name: "the default hour", want: `token file "token" of volume creds expires at 2030-01-02T04:04:05Z, 1h0m0s after it was issued ` + stale + longer},
+		{name: "ten minutes for vault", audience: "vault", seconds: ptr[int64](600),
+			want: `token file "token" of volume creds expires at 2030-01-02T03:14:05Z, 10m0s after it was issued ` + stale + longer},
+		{name: "3607 s for another audience is not extended", audience: "vault", seconds: ptr[int64](3607),
+			want: `token file "token" of volume creds expires at 2030-01-02T04:04:12Z, 1h0m7s after it was issued ` + stale + longer},
+		{name: "two days cut to an hour by the API server", audience: "vault", seconds: ptr[int64](172800), api: tokenAPI{max: 3600},
+			want: `token file "token" of volume creds expires at 2030-01-02T04:04:05Z, 1h0m0s after it was issued (the API server cut the 172800 s requested to its --service-account-max-token-expiration) ` + stale + mint},
+		{name: "kube-api-access cut below 3607 s is not extended", seconds: ptr[int64](3607), api: tokenAPI{max: 3000},
+			want: `token file "token" of volume creds expires at 2030-01-02T03:54:05Z, 50m0s after it was issued (the API server cut the 3607 s requested to its --service-account-max-token-expiration) ` + stale + mint},
+		{name: "an API server that gives no times: the requested lifetime", audience: "vault", seconds: ptr[int64](600), api: tokenAPI{noTimes: true},
+			want: `token file "token" of volume creds expires after 10m0s ` + stale + longer},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := withVolume("creds", corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: tc.audience, ExpirationSeconds: tc.seconds, Path: "token"}},
+			}}}, corev1.VolumeMount{MountPath: "/var/run/creds"})
+			p.Spec.ServiceAccountName = "web"
+			api := tc.api
+			api.Listers = cluster(t, serviceAccount("web"))
+			out := run(t, p, vnode(), api)
+			var got []string
+			for _, w := range out.Warnings {
+				if w.Reason == translate.WarnTokenExpires {
+					got = append(got, w.String())
+				}
+			}
+			var want []string
+			if tc.want != "" {
+				want = []string{field + ": " + tc.want}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("TokenExpires warnings:\n got %q\nwant %q", got, want)
+			}
+		})
 	}
 }
 

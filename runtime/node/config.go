@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
@@ -41,18 +42,33 @@ type Config struct {
 	Capacity corev1.ResourceList
 	// NodeIP is the address the node reports (the runtime pod's IP).
 	NodeIP string
-	// DaemonPort is the kubelet API port the node advertises.
+	// DaemonPort is the kubelet API port the node advertises. Zero
+	// advertises none: nothing serves the kubelet API yet, and an
+	// advertised port that refuses connections would make `kubectl logs`
+	// fail with a connection error instead of saying what is missing.
 	DaemonPort int32
-	// Labels and Taints are added to the DESIGN labels and the VNode taint.
+	// Labels and Taints are added to the VNode labels and taint every VNode
+	// carries (docs/design.md, "Names").
 	Labels map[string]string
 	Taints []corev1.Taint
 
-	// StatusPollFast is the poll interval while some pod is changing state;
-	// StatusPollSlow applies when all pods are steady.
+	// StatusPollFast is how often ECI is asked which instances changed
+	// (DescribeContainerGroupStatus with SinceSecond); StatusPollSlow is
+	// how often every instance of the VNode is listed, at least.
 	StatusPollFast time.Duration
 	StatusPollSlow time.Duration
+	// ReadBudgetShare is the share of the account's documented read quotas
+	// (DescribeContainerGroups, DescribeContainerGroupStatus) this runtime
+	// may spend: the quotas are per account, shared by every VNode and
+	// every other tool of the account.
+	ReadBudgetShare float64
 	// ECIHealthInterval is how often the node checks that ECI answers.
 	ECIHealthInterval time.Duration
+	// ECIUnreachableAfter is how long ECI must fail every check (and at
+	// least ECIUnreachableChecks checks in a row) before the node says the
+	// ECI API is unreachable and takes no new pods. One success clears it.
+	ECIUnreachableAfter  time.Duration
+	ECIUnreachableChecks int
 	// OrphanGracePeriod is how long an instance with our tags but no pod is
 	// left alone before it is deleted; it protects pods that are still being
 	// created or whose informer event is late.
@@ -77,9 +93,6 @@ func (c *Config) Defaults() {
 	if c.ClusterDomain == "" {
 		c.ClusterDomain = "cluster.local"
 	}
-	if c.DaemonPort == 0 {
-		c.DaemonPort = 10250
-	}
 	if c.Capacity == nil {
 		c.Capacity = corev1.ResourceList{}
 	}
@@ -94,8 +107,15 @@ func (c *Config) Defaults() {
 		}
 	}
 	setDur(&c.StatusPollFast, time.Second)
-	setDur(&c.StatusPollSlow, 10*time.Second)
+	setDur(&c.StatusPollSlow, 30*time.Second)
+	if c.ReadBudgetShare == 0 {
+		c.ReadBudgetShare = 0.5
+	}
 	setDur(&c.ECIHealthInterval, 15*time.Second)
+	setDur(&c.ECIUnreachableAfter, time.Minute)
+	if c.ECIUnreachableChecks == 0 {
+		c.ECIUnreachableChecks = 3
+	}
 	setDur(&c.OrphanGracePeriod, 2*time.Minute)
 	setDur(&c.InstanceLostGracePeriod, time.Minute)
 	setDur(&c.CreateBackoffBase, time.Second)
@@ -117,35 +137,108 @@ func setDur(d *time.Duration, v time.Duration) {
 	}
 }
 
-// Validate reports every problem of the configuration at once.
+// FlagRef names a setting the way an operator gives it: the flag of
+// `eci-vnode node` and its environment variable (ECI_VNODE_ + the flag name
+// in upper case, dashes as underscores).
+func FlagRef(flag string) string {
+	return "--" + flag + " / ECI_VNODE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Validate reports every problem of the configuration at once, each with
+// the flag and environment variable that set it.
 func (c *Config) Validate() error {
 	var errs []error
+	bad := func(flag, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", FlagRef(flag), fmt.Sprintf(format, a...)))
+	}
 	if c.NodeName == "" {
-		errs = append(errs, errors.New("node name is required (--node-name)"))
+		bad("node-name", "required (or NODE_NAME, as the runtime's Deployment sets it)")
 	}
 	if c.ClusterName == "" {
-		errs = append(errs, errors.New("cluster name is required (--cluster-name): it tags every ECI instance so the runtime can find its own"))
+		bad("cluster-name", "required: it tags every ECI instance so the runtime can find its own")
 	} else if len(c.ClusterName) > 128 {
-		errs = append(errs, fmt.Errorf("cluster name %q is longer than 128 characters, the limit of an ECI tag value", c.ClusterName))
+		bad("cluster-name", "%q is longer than 128 characters, the limit of an ECI tag value", c.ClusterName)
 	}
 	if c.Region == "" {
-		errs = append(errs, errors.New("region is required (--region or ALIBABA_CLOUD_REGION_ID)"))
+		bad("region", "required (or ALIBABA_CLOUD_REGION_ID / ALICLOUD_REGION), e.g. cn-hangzhou")
 	}
 	if len(c.VSwitchIDs) > 10 {
-		errs = append(errs, fmt.Errorf("%d vSwitches given; ECI accepts at most 10", len(c.VSwitchIDs)))
+		bad("vswitch-ids", "%d vSwitches given; ECI accepts at most 10", len(c.VSwitchIDs))
 	}
 	if s := c.ScheduleStrategy; s != "" && s != "VSwitchOrdered" && s != "VSwitchRandom" {
-		errs = append(errs, fmt.Errorf("schedule strategy %q is not valid; use VSwitchOrdered or VSwitchRandom", s))
+		bad("schedule-strategy", "%q is not valid; use VSwitchOrdered or VSwitchRandom", s)
 	}
 	for k := range c.Tags {
 		if strings.HasPrefix(k, "eci-vnode/") {
-			errs = append(errs, fmt.Errorf("tag %q uses the prefix eci-vnode/, which the runtime reserves for its own tags", k))
+			bad("tags", "tag %q uses the prefix eci-vnode/, which the runtime reserves for its own tags", k)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"status-poll-fast", c.StatusPollFast}, {"status-poll-slow", c.StatusPollSlow},
+		{"eci-health-interval", c.ECIHealthInterval}, {"eci-unreachable-after", c.ECIUnreachableAfter},
+		{"orphan-grace-period", c.OrphanGracePeriod},
+	} {
+		if d.v < 0 {
+			bad(d.flag, "%s is negative", d.v)
 		}
 	}
 	if c.StatusPollFast > c.StatusPollSlow {
-		errs = append(errs, fmt.Errorf("fast status poll interval %s is longer than the slow one %s", c.StatusPollFast, c.StatusPollSlow))
+		bad("status-poll-fast", "%s is longer than --status-poll-slow %s", c.StatusPollFast, c.StatusPollSlow)
+	}
+	if c.ReadBudgetShare < 0 || c.ReadBudgetShare > 1 {
+		bad("eci-read-share", "%g is not a share between 0 and 1 (0.5 = half the account's read quota)", c.ReadBudgetShare)
+	}
+	if c.ECIUnreachableChecks < 0 {
+		bad("eci-unreachable-checks", "%d is negative", c.ECIUnreachableChecks)
+	}
+	if c.Workers < 0 {
+		bad("create-workers", "%d is negative", c.Workers)
 	}
 	return errors.Join(errs...)
+}
+
+// readActions are the read actions of the status path and their documented
+// per-account quotas, calls per minute (DescribeContainerGroups 2000,
+// DescribeContainerGroupStatus 10000; see docs/design.md, "Quotas").
+var readActions = map[string]float64{
+	actionDescribeContainerGroups:      2000,
+	actionDescribeContainerGroupStatus: 10000,
+}
+
+const (
+	actionDescribeContainerGroups      = "DescribeContainerGroups"
+	actionDescribeContainerGroupStatus = "DescribeContainerGroupStatus"
+)
+
+// readBudget is how many calls per minute of a read action this runtime
+// may make; 0 when the action is not budgeted.
+func (c *Config) readBudget(action string) float64 {
+	return readActions[action] * c.ReadBudgetShare
+}
+
+// ReadRateLimits are the client-side limits that keep the ECI client inside
+// the read budget; the command gives them to the client (eci.Config.RateLimits),
+// which applies them to every attempt, retries included.
+func (c *Config) ReadRateLimits() map[string]eci.Limit {
+	out := map[string]eci.Limit{}
+	for action := range readActions {
+		if n := int(c.readBudget(action)); n > 0 {
+			out[action] = eci.PerMinute(n)
+		}
+	}
+	return out
+}
+
+// transitionRecheck is how long an instance in transition may go without a
+// read when the changes feed does not mention it.
+func (c *Config) transitionRecheck() time.Duration {
+	if d := 5 * c.StatusPollFast; d > 3*time.Second {
+		return d
+	}
+	return 3 * time.Second
 }
 
 // vnode is the part of the configuration translation needs.

@@ -112,6 +112,8 @@ func (p *Provider) processCreate(ctx context.Context, uid types.UID) {
 	p.mu.Lock()
 	t.instanceID = resp.ContainerGroupID
 	t.createdAt = p.now()
+	t.transitional = true
+	p.readSoon[resp.ContainerGroupID] = true
 	deleting := t.state == stateDeleting
 	if !deleting {
 		t.state = stateCreated
@@ -185,7 +187,10 @@ func allUnsupported(es translate.Errors) bool {
 }
 
 // annotate merges annotations into the pod with a JSON merge patch. It is
-// best effort: the instance is already running and the status says so.
+// best effort: the instance is already running and the status says so. The
+// pod's UID in the patch is a precondition: the API server refuses it for
+// a pod recreated under the same name, which must not carry another pod's
+// instance ID.
 func (p *Provider) annotate(ctx context.Context, pod *corev1.Pod, ann map[string]string) {
 	if p.kube == nil {
 		return
@@ -205,13 +210,17 @@ func (p *Provider) annotate(ctx context.Context, pod *corev1.Pod, ann map[string
 		}
 	}
 	p.mu.Unlock()
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": string(pod.UID), "annotations": ann}})
 	if err != nil {
 		return
 	}
 	_, err = p.kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
-	if err != nil && !apierrors.IsNotFound(err) {
-		p.log.Warn("could not write back annotations", "pod", podKey(pod.Namespace, pod.Name), "err", err)
+	switch {
+	case err == nil, apierrors.IsNotFound(err):
+	case uidMismatch(err):
+		p.log.Info("not annotating a pod recreated under the same name", "pod", podKey(pod.Namespace, pod.Name), "uid", pod.UID)
+	default:
+		p.log.Warn("could not write back annotations", "pod", podKey(pod.Namespace, pod.Name), "err", oneLine(err))
 	}
 }
 
@@ -240,6 +249,9 @@ func (p *Provider) deleteInstance(ctx context.Context, t *tracked) error {
 		p.metrics.deletes.WithLabelValues("error").Inc()
 		return fmt.Errorf("delete ECI instance %s of pod uid %s: %w", id, uid, err)
 	}
+	p.mu.Lock()
+	p.readSoon[id] = true
+	p.mu.Unlock()
 	p.pollSoon()
 	return nil
 }

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	corev1 "k8s.io/api/core/v1"
@@ -52,12 +51,13 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-// finishDeletion reports the terminal status of a deleted pod and forgets it.
+// finishDeletion reports the terminal status of a deleted pod; the status
+// writer writes it, removes the pod object and forgets the pod.
 func (p *Provider) finishDeletion(t *tracked, msg string) {
 	now := p.now()
 	p.mu.Lock()
 	st := t.pod.Status.DeepCopy()
-	if st.Phase != corev1.PodSucceeded && st.Phase != corev1.PodFailed {
+	if !terminal(st.Phase) {
 		st.ContainerStatuses = terminatedStatuses(t.pod.Spec.Containers, st.ContainerStatuses, ReasonInstanceDeleted, msg, now)
 		st.InitContainerStatuses = terminatedStatuses(t.pod.Spec.InitContainers, st.InitContainerStatuses, ReasonInstanceDeleted, msg, now)
 		st.Phase = corev1.PodSucceeded
@@ -73,29 +73,42 @@ func (p *Provider) finishDeletion(t *tracked, msg string) {
 		}
 	}
 	t.pod.Status = *st
-	out := t.pod.DeepCopy()
+	t.state = stateFinished
+	uid, key := t.pod.UID, podKey(t.pod.Namespace, t.pod.Name)
+	p.mu.Unlock()
+	p.log.Info("pod deleted", "pod", key, "uid", uid, "detail", msg)
+	p.publish(uid)
+}
+
+// forgetFinished drops a pod whose final status is written (or that no
+// longer exists).
+func (p *Provider) forgetFinished(t *tracked) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.state != stateFinished {
+		return
+	}
 	if cur, ok := p.byUID[t.pod.UID]; ok && cur == t {
 		delete(p.byUID, t.pod.UID)
 		if p.byKey[podKey(t.pod.Namespace, t.pod.Name)] == t.pod.UID {
 			delete(p.byKey, podKey(t.pod.Namespace, t.pod.Name))
 		}
 	}
-	p.mu.Unlock()
-	p.log.Info("pod deleted", "pod", podKey(out.Namespace, out.Name), "uid", out.UID, "detail", msg)
-	p.publish([]*corev1.Pod{out})
-	if out.DeletionTimestamp != nil && p.kube != nil {
-		// As a kubelet does once a pod's containers are gone: remove the
-		// object now rather than when virtual-kubelet's grace timer fires.
-		// The UID precondition keeps a recreated pod of the same name safe.
-		go func() {
-			time.Sleep(500 * time.Millisecond)
-			zero := int64(0)
-			err := p.kube.CoreV1().Pods(out.Namespace).Delete(context.Background(), out.Name, metav1.DeleteOptions{
-				GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &out.UID}})
-			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				p.log.Warn("could not remove the deleted pod's object", "pod", podKey(out.Namespace, out.Name), "err", err)
-			}
-		}()
+}
+
+// removeObject deletes the object of a pod being deleted once its final
+// status is written, as a kubelet does once a pod's containers are gone,
+// rather than when virtual-kubelet's grace timer fires. The UID
+// precondition keeps a recreated pod of the same name safe.
+func (p *Provider) removeObject(ctx context.Context, live *corev1.Pod) {
+	if live.DeletionTimestamp == nil || p.kube == nil {
+		return
+	}
+	zero := int64(0)
+	err := p.kube.CoreV1().Pods(live.Namespace).Delete(ctx, live.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &live.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		p.log.Warn("could not remove the deleted pod's object", "pod", podKey(live.Namespace, live.Name), "err", err)
 	}
 }
 

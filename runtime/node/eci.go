@@ -12,6 +12,7 @@ type ECI interface {
 	CreateContainerGroup(ctx context.Context, req *eci.CreateContainerGroupRequest) (*eci.CreateContainerGroupResponse, error)
 	DeleteContainerGroup(ctx context.Context, req *eci.DeleteContainerGroupRequest) error
 	DescribeAllContainerGroups(ctx context.Context, req *eci.DescribeContainerGroupsRequest) ([]eci.ContainerGroup, error)
+	DescribeAllContainerGroupStatus(ctx context.Context, req *eci.DescribeContainerGroupStatusRequest) ([]eci.ContainerGroupStatus, error)
 	DescribeRegions(ctx context.Context) (*eci.DescribeRegionsResponse, error)
 }
 

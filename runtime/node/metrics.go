@@ -15,8 +15,10 @@ type Metrics struct {
 	podsFailed    *prometheus.CounterVec   // reason
 	podsRefused   prometheus.Counter       //
 	orphans       prometheus.Counter       //
-	polls         *prometheus.CounterVec   // result
-	pollDuration  prometheus.Histogram     //
+	polls         *prometheus.CounterVec   // kind, result
+	pollDuration  *prometheus.HistogramVec // kind
+	statusWrites  *prometheus.CounterVec   // result
+	readBudget    *prometheus.GaugeVec     // action
 	trackedPods   *prometheus.GaugeVec     // state
 	timeToRunning prometheus.Histogram     //
 	eciCalls      *prometheus.CounterVec   // action, result
@@ -32,17 +34,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		podsFailed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_pods_failed_total", Help: "Pods this runtime failed, by reason."}, []string{"reason"}),
 		podsRefused:   prometheus.NewCounter(prometheus.CounterOpts{Name: "eci_vnode_pods_refused_total", Help: "Pods never sent to ECI because a VNode cannot run them (hostNetwork, hostPath, DaemonSet...)."}),
 		orphans:       prometheus.NewCounter(prometheus.CounterOpts{Name: "eci_vnode_orphan_instances_deleted_total", Help: "Instances with this VNode's tags but no pod, deleted after the grace period."}),
-		polls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_status_polls_total", Help: "Status poll rounds by result."}, []string{"result"}),
-		pollDuration:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "eci_vnode_status_poll_duration_seconds", Help: "Duration of one status poll round.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		polls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_status_polls_total", Help: "Status reads by kind (changes: DescribeContainerGroupStatus with SinceSecond; targeted: DescribeContainerGroups by ID; full: the complete listing) and result."}, []string{"kind", "result"}),
+		pollDuration:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "eci_vnode_status_poll_duration_seconds", Help: "Duration of one status round by kind (changes, full).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"kind"}),
+		statusWrites:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_pod_status_writes_total", Help: "Pod status writes by result: written (a patch was sent) or unchanged (the live status already said it)."}, []string{"result"}),
+		readBudget:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "eci_vnode_eci_read_budget_calls_per_minute", Help: "Calls per minute of each read action this runtime may make: --eci-read-share of the account's documented quota."}, []string{"action"}),
 		trackedPods:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "eci_vnode_pods", Help: "Pods tracked by this VNode, by state."}, []string{"state"}),
 		timeToRunning: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "eci_vnode_pod_time_to_running_seconds", Help: "From pod creation to the pod running on ECI.", Buckets: prometheus.ExponentialBuckets(0.5, 2, 12)}),
 		eciCalls:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_eci_api_attempts_total", Help: "ECI API attempts by action and result code (ok or the error code)."}, []string{"action", "result"}),
 		eciLatency:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "eci_vnode_eci_api_latency_seconds", Help: "ECI API attempt latency.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"action"}),
-		eciHealthy:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_eci_healthy", Help: "1 while the ECI API answers authenticated calls, else 0."}),
+		eciHealthy:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_eci_healthy", Help: "1 while the node condition ECIAPIReachable is True, else 0."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
-			m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy)
+			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy)
 	}
 	return m
 }

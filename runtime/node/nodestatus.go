@@ -3,16 +3,21 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
 
-// Labels and taint of a VNode (DESIGN §2): the ones Alibaba's own VNodes
-// carry, so manifests written for them work unchanged.
+// Labels and taint of a VNode (docs/design.md, "Names"): the ones
+// Alibaba's own VNodes carry, so manifests written for them work unchanged.
 const (
 	LabelVNode  = "k8s.aliyun.com/vnode"
 	TaintKey    = "k8s.aliyun.com/vnode"
@@ -23,8 +28,9 @@ const (
 )
 
 // ConfigureNode fills the node virtual-kubelet registers: labels, taint,
-// capacity, addresses, daemon endpoint and node info. Ready starts False
-// until the first ECI health check passes.
+// capacity, addresses, daemon endpoint and node info. Ready is True from
+// the start (the runtime runs); ECIAPIReachable is Unknown until the first
+// check.
 func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 	cfg.Defaults()
 	if n.Labels == nil {
@@ -61,7 +67,8 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 	}
 	now := metav1.Now()
 	n.Status.Conditions = []corev1.NodeCondition{
-		{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "ECIUnchecked", Message: "the ECI API has not been checked yet", LastHeartbeatTime: now, LastTransitionTime: now},
+		{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: ReasonRuntimeReady, Message: runtimeReadyMessage, LastHeartbeatTime: now, LastTransitionTime: now},
+		{Type: ConditionECIAPIReachable, Status: corev1.ConditionUnknown, Reason: "ECIUnchecked", Message: "the ECI API has not been checked yet", LastHeartbeatTime: now, LastTransitionTime: now},
 		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "ECIElastic", Message: "ECI instances bring their own memory", LastHeartbeatTime: now, LastTransitionTime: now},
 		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "ECIElastic", Message: "ECI instances bring their own disk", LastHeartbeatTime: now, LastTransitionTime: now},
 		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "ECIElastic", Message: "ECI instances bring their own PIDs", LastHeartbeatTime: now, LastTransitionTime: now},
@@ -70,26 +77,57 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 	n.Status.Phase = corev1.NodeRunning
 }
 
-// Health implements virtual-kubelet's NodeProvider. The node stays alive
-// (its Lease is renewed) while ECI is down — the runtime itself is fine —
-// but its Ready condition turns False with the failing call's error, so the
-// scheduler stops sending pods to a VNode that cannot create them.
+// The node's health says two different things, as a kubelet's does:
+//
+//   - Ready: the runtime is alive and in charge of the VNode's instances.
+//     It is what the node lifecycle controller acts on — a NotReady node
+//     gets the not-ready:NoExecute taint and its pods are evicted — so it
+//     never follows the ECI API: instances keep running through an API
+//     blip, and evicting their pods would turn a slow API into an outage.
+//   - ECIAPIReachable: whether the ECI API answers. It turns False only
+//     after ECIUnreachableChecks failed checks in a row spanning at least
+//     ECIUnreachableAfter, and True again on the first success; while it
+//     is False the node carries the NoSchedule taint TaintECIUnreachable,
+//     so no new pod is sent to a VNode that cannot create it, and running
+//     pods stay. Throttling is an answer: a throttled API is reachable.
+const (
+	ConditionECIAPIReachable corev1.NodeConditionType = "ECIAPIReachable"
+	TaintECIUnreachable                               = "eci-vnode.io/eci-api-unreachable"
+	ReasonRuntimeReady                                = "EciVNodeReady"
+	runtimeReadyMessage                               = "the eci-vnode runtime is running and in charge of this VNode's ECI instances"
+)
+
+// Health implements virtual-kubelet's NodeProvider: it checks the ECI API
+// and publishes the ECIAPIReachable condition and taint.
 type Health struct {
 	eci      ECI
-	interval time.Duration
+	kube     kubernetes.Interface
+	cfg      Config
 	metrics  *Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	interval time.Duration
 
-	mu   sync.Mutex
-	node *corev1.Node
-	cb   func(*corev1.Node)
+	mu           sync.Mutex
+	node         *corev1.Node
+	cb           func(*corev1.Node)
+	failures     int       // failed checks in a row
+	firstFailure time.Time // when the current run of failures began
+	reachable    corev1.ConditionStatus
+	tainted      *bool // what the node's taint was last set to; nil: unknown
 }
 
 // NewHealth returns a node provider for the node n (as configured).
-func NewHealth(e ECI, n *corev1.Node, interval time.Duration, m *Metrics) *Health {
-	return &Health{eci: e, node: n.DeepCopy(), interval: interval, metrics: m}
+func NewHealth(e ECI, kube kubernetes.Interface, n *corev1.Node, cfg Config, m *Metrics, log *slog.Logger) *Health {
+	cfg.Defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Health{eci: e, kube: kube, node: n.DeepCopy(), cfg: cfg, interval: cfg.ECIHealthInterval,
+		metrics: m, log: log, now: time.Now, reachable: corev1.ConditionUnknown}
 }
 
-// Ping reports the runtime alive; ECI health is reported in conditions.
+// Ping reports the runtime alive; ECI health is a condition of its own.
 func (h *Health) Ping(ctx context.Context) error { return ctx.Err() }
 
 // NotifyNodeStatus registers virtual-kubelet's node status callback.
@@ -99,7 +137,7 @@ func (h *Health) NotifyNodeStatus(_ context.Context, cb func(*corev1.Node)) {
 	h.mu.Unlock()
 }
 
-// Run checks ECI every interval and publishes Ready changes.
+// Run checks ECI every interval and publishes the condition when it changes.
 func (h *Health) Run(ctx context.Context) {
 	for {
 		h.check(ctx)
@@ -111,38 +149,115 @@ func (h *Health) Run(ctx context.Context) {
 	}
 }
 
-// check makes one cheap authenticated call (DescribeRegions) and sets Ready.
+// check makes one cheap authenticated call (DescribeRegions) and updates
+// the condition and the taint.
 func (h *Health) check(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// A check never outlasts the interval: the client's retries inside a
+	// check would otherwise stretch a failing run of checks far beyond it.
+	timeout := 10 * time.Second
+	if h.interval < timeout {
+		timeout = h.interval
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	_, err := h.eci.DescribeRegions(cctx)
 	cancel()
 	if ctx.Err() != nil {
 		return
 	}
-	status, reason, msg := corev1.ConditionTrue, "ECIReachable", "the ECI API answers authenticated calls"
-	h.metrics.eciHealthy.Set(1)
-	if err != nil {
-		status, reason = corev1.ConditionFalse, "ECIUnreachable"
-		msg = fmt.Sprintf("the ECI API does not answer: %v", err)
-		h.metrics.eciHealthy.Set(0)
+	now := h.now()
+	status, reason, msg := corev1.ConditionTrue, "ECIAPIAnswers", "the ECI API answers authenticated calls"
+	if err != nil && eci.ClassOf(err) == eci.ClassThrottled {
+		reason, msg = "ECIAPIThrottled", "the ECI API answers but throttles calls: "+oneLine(err)
+		err = nil
 	}
+
 	h.mu.Lock()
-	now := metav1.Now()
+	if err == nil {
+		h.failures = 0
+	} else {
+		if h.failures == 0 {
+			h.firstFailure = now
+		}
+		h.failures++
+		status = h.reachable
+		if status == corev1.ConditionUnknown {
+			status = corev1.ConditionTrue
+		}
+		reason, msg = "ECIAPIFailing", fmt.Sprintf("%d checks failed in a row since %s: %s", h.failures, h.firstFailure.UTC().Format(time.RFC3339), oneLine(err))
+		if h.failures >= h.cfg.ECIUnreachableChecks && now.Sub(h.firstFailure) >= h.cfg.ECIUnreachableAfter {
+			status, reason = corev1.ConditionFalse, "ECIAPIUnreachable"
+			msg = fmt.Sprintf("the ECI API has failed every check since %s (%d in a row); no new pods are scheduled here until it answers, running pods stay: %s",
+				h.firstFailure.UTC().Format(time.RFC3339), h.failures, oneLine(err))
+		}
+	}
+	changed := h.reachable != status
+	if changed {
+		h.log.Info("ECI API reachability changed", "node", h.cfg.NodeName, "reachable", status, "reason", reason, "detail", msg)
+	}
+	h.reachable = status
+	meta := metav1.NewTime(now)
 	for i := range h.node.Status.Conditions {
 		c := &h.node.Status.Conditions[i]
-		c.LastHeartbeatTime = now
-		if c.Type != corev1.NodeReady {
+		c.LastHeartbeatTime = meta
+		if c.Type != ConditionECIAPIReachable {
 			continue
 		}
 		if c.Status != status {
-			c.LastTransitionTime = now
+			c.LastTransitionTime = meta
 		}
 		c.Status, c.Reason, c.Message = status, reason, msg
 	}
 	out := h.node.DeepCopy()
 	cb := h.cb
+	wantTaint := status == corev1.ConditionFalse
+	needTaint := h.tainted == nil || *h.tainted != wantTaint
 	h.mu.Unlock()
+
+	h.metrics.eciHealthy.Set(map[bool]float64{true: 0, false: 1}[wantTaint])
 	if cb != nil {
 		cb(out)
 	}
+	if needTaint {
+		if err := h.setTaint(ctx, wantTaint); err != nil {
+			h.log.Warn("could not update the ECI API taint of the node; retrying at the next check", "node", h.cfg.NodeName, "err", oneLine(err))
+			return
+		}
+		h.mu.Lock()
+		h.tainted = &wantTaint
+		h.mu.Unlock()
+	}
+}
+
+// setTaint adds or removes TaintECIUnreachable on the Node. virtual-kubelet
+// only patches the node's status, so the spec's taints are the runtime's to
+// keep; a taint left by a previous run is removed at the first success.
+func (h *Health) setTaint(ctx context.Context, on bool) error {
+	if h.kube == nil {
+		return nil
+	}
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := h.kube.CoreV1().Nodes().Get(ctx, h.cfg.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		has := false
+		var taints []corev1.Taint
+		for _, t := range n.Spec.Taints {
+			if t.Key == TaintECIUnreachable {
+				has = true
+				continue
+			}
+			taints = append(taints, t)
+		}
+		if has == on {
+			return nil
+		}
+		if on {
+			now := metav1.Now()
+			taints = append(taints, corev1.Taint{Key: TaintECIUnreachable, Value: "true", Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
+		}
+		n.Spec.Taints = taints
+		_, err = h.kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: fieldManager})
+		return err
+	})
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -24,17 +25,27 @@ type OwnedTags struct {
 	Cluster, Node string
 }
 
-// runPoller polls ECI for the status of every instance of this VNode: one
-// batched, tag-filtered, paginated listing per round, fast while some pod is
-// changing and slow when all are steady.
+// runPoller keeps pod statuses in step with ECI at a read cost that grows
+// with the number of changes, not with the number of pods:
+//
+//   - every StatusPollFast, one DescribeContainerGroupStatus query (200
+//     instances a page, the cheapest status read ECI offers) filtered by
+//     this VNode's tags and SinceSecond names the instances that changed
+//     since the last query; only those, the ones just created or deleted,
+//     and instances in transition that have been quiet for a while are
+//     described by ID (DescribeContainerGroups, 20 IDs a call);
+//   - a complete listing of the VNode's instances runs only every
+//     StatusPollSlow, or less often when the listing would not fit in the
+//     read budget: it adopts instances after a restart, finds orphans and
+//     instances deleted behind the runtime's back, and is the safety net of
+//     the changes feed.
+//
+// Pods without an instance (queued, waiting for a ConfigMap, refused) cost
+// no reads at all.
 func (p *Provider) runPoller(ctx context.Context) {
 	for {
-		busy := p.pollOnce(ctx)
-		wait := p.cfg.StatusPollSlow
-		if busy {
-			wait = p.cfg.StatusPollFast
-		}
-		timer := time.NewTimer(wait)
+		p.pollOnce(ctx)
+		timer := time.NewTimer(p.cfg.StatusPollFast)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -46,24 +57,153 @@ func (p *Provider) runPoller(ctx context.Context) {
 	}
 }
 
-// pollOnce runs one round and reports whether some pod is in transition.
-func (p *Provider) pollOnce(ctx context.Context) bool {
-	start := p.now()
+// pollOnce runs one round: a complete listing when one is due, otherwise a
+// changes query.
+func (p *Provider) pollOnce(ctx context.Context) {
+	now := p.now()
+	p.mu.Lock()
+	due := now.Sub(p.lastFull) >= p.fullInterval()
+	p.mu.Unlock()
+	select {
+	case <-p.inventory:
+	default:
+		due = true
+	}
+	if due {
+		p.fullRound(ctx, now)
+		return
+	}
+	p.changesRound(ctx, now)
+}
+
+// fullInterval is the time between complete listings: StatusPollSlow, or
+// longer when the pages of one listing would spend more than the read
+// budget allows in that time. Called with p.mu held.
+func (p *Provider) fullInterval() time.Duration {
+	pages := p.instances/describePageSize + 1
+	perMinute := p.cfg.readBudget(actionDescribeContainerGroups)
+	if perMinute <= 0 {
+		return p.cfg.StatusPollSlow
+	}
+	// Half the budget at most for listings: targeted reads need the rest.
+	need := time.Duration(float64(pages) / (perMinute / 2) * float64(time.Minute))
+	if need > p.cfg.StatusPollSlow {
+		return need
+	}
+	return p.cfg.StatusPollSlow
+}
+
+// fullRound lists every instance of this VNode and reconciles all pods.
+func (p *Provider) fullRound(ctx context.Context, start time.Time) {
 	groups, err := p.eci.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{
 		Tags:      p.ownedTagFilter(),
 		WithEvent: true,
 	})
-	p.metrics.pollDuration.Observe(p.now().Sub(start).Seconds())
+	p.metrics.pollDuration.WithLabelValues("full").Observe(p.now().Sub(start).Seconds())
 	if err != nil {
 		if ctx.Err() == nil {
-			p.metrics.polls.WithLabelValues("error").Inc()
-			p.log.Warn("status poll failed; keeping the last known pod statuses", "err", err)
+			p.metrics.polls.WithLabelValues("full", "error").Inc()
+			p.log.Warn("listing this VNode's ECI instances failed; keeping the last known pod statuses", "err", oneLine(err))
 		}
-		return true
+		return
 	}
-	p.metrics.polls.WithLabelValues("ok").Inc()
-	return p.reconcile(ctx, groups)
+	p.metrics.polls.WithLabelValues("full", "ok").Inc()
+	if !p.reconcile(ctx, groups, nil) {
+		return // the inventory waits for the pod informer
+	}
+	p.mu.Lock()
+	p.lastFull, p.lastChanges, p.instances = start, start, len(groups)
+	p.mu.Unlock()
 }
+
+// changesRound describes only the instances that changed, were just
+// created or deleted, or are in transition and were not read for a while.
+func (p *Provider) changesRound(ctx context.Context, start time.Time) {
+	p.mu.Lock()
+	watched := map[string]bool{}
+	ids := map[string]bool{}
+	for _, t := range p.byUID {
+		if t.instanceID == "" {
+			continue
+		}
+		switch t.state {
+		case stateCreated, stateDeleting, stateAdopting:
+		default:
+			continue
+		}
+		watched[t.instanceID] = true
+		if t.state != stateCreated || t.transitional && start.Sub(t.lastRead) >= p.cfg.transitionRecheck() {
+			ids[t.instanceID] = true
+		}
+	}
+	for id := range p.readSoon {
+		ids[id] = true
+	}
+	since := start.Sub(p.lastChanges)
+	p.mu.Unlock()
+	if len(watched) == 0 && len(ids) == 0 {
+		p.mu.Lock()
+		p.lastChanges = start
+		p.mu.Unlock()
+		return
+	}
+
+	// SinceSecond counts on ECI's clock; the margin covers the time the
+	// last query took and a small skew between the clocks.
+	window := int32(math.Ceil(since.Seconds())) + changesWindowMargin
+	changed, err := p.eci.DescribeAllContainerGroupStatus(ctx, &eci.DescribeContainerGroupStatusRequest{
+		Tags:        p.ownedTagFilter(),
+		SinceSecond: window,
+		Limit:       statusPageSize,
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			p.metrics.polls.WithLabelValues("changes", "error").Inc()
+			p.log.Warn("querying ECI for changed instances failed; the next query covers the gap", "err", oneLine(err))
+		}
+		return
+	}
+	p.metrics.polls.WithLabelValues("changes", "ok").Inc()
+	for _, c := range changed {
+		if watched[c.ContainerGroupID] {
+			ids[c.ContainerGroupID] = true
+		}
+	}
+	p.mu.Lock()
+	p.lastChanges = start
+	p.mu.Unlock()
+	if len(ids) == 0 {
+		p.metrics.pollDuration.WithLabelValues("changes").Observe(p.now().Sub(start).Seconds())
+		return
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	groups, err := p.eci.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{ContainerGroupIDs: list, WithEvent: true})
+	p.metrics.pollDuration.WithLabelValues("changes").Observe(p.now().Sub(start).Seconds())
+	if err != nil {
+		if ctx.Err() == nil {
+			p.metrics.polls.WithLabelValues("targeted", "error").Inc()
+			p.log.Warn("describing changed ECI instances failed; retrying in the next round", "instances", len(list), "err", oneLine(err))
+		}
+		return
+	}
+	p.metrics.polls.WithLabelValues("targeted", "ok").Inc()
+	p.mu.Lock()
+	for _, id := range list {
+		delete(p.readSoon, id)
+	}
+	p.mu.Unlock()
+	p.reconcile(ctx, groups, ids)
+}
+
+const (
+	describePageSize    = 20  // DescribeContainerGroups: at most 20 a page and 20 IDs a call
+	statusPageSize      = 200 // DescribeContainerGroupStatus: at most 200 a page
+	changesWindowMargin = 2   // seconds added to every SinceSecond window
+)
 
 func (p *Provider) ownedTagFilter() []eci.Tag {
 	return translate.OwnedTags(p.cfg.ClusterName, p.cfg.NodeName)
@@ -80,9 +220,14 @@ func (p *Provider) owned(g *eci.ContainerGroup) bool {
 	return true
 }
 
-// reconcile applies one complete listing of our instances.
-func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) bool {
+// reconcile applies described instances to the pods. With scope nil the
+// groups are a complete listing of this VNode's instances; otherwise they
+// are the answer to a read of exactly the IDs in scope, so an ID in scope
+// that is missing is an instance that no longer exists. It reports false
+// when a first complete listing could not be used yet.
+func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, scope map[string]bool) bool {
 	now := p.now()
+	complete := scope == nil
 	byID := map[string]*eci.ContainerGroup{}
 	byUID := map[types.UID][]*eci.ContainerGroup{}
 	for i := range groups {
@@ -97,27 +242,30 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 	}
 
 	firstRound := false
-	select {
-	case <-p.inventory:
-	default:
-		firstRound = true
+	if complete {
+		select {
+		case <-p.inventory:
+		default:
+			firstRound = true
+		}
 	}
 	if firstRound {
 		if p.synced != nil && !p.synced() {
 			// Adoption needs the pod lister; wait for the next round.
-			return true
+			return false
 		}
+	}
+	if complete {
 		p.adopt(byUID)
 	}
 
 	var (
-		changed   []*corev1.Pod
+		changed   []types.UID
 		finished  []*tracked
 		retries   []*tracked
-		lost      []*tracked
+		missing   []*tracked
 		eventsOut []pendingEvent
 		specs     []specWrite
-		busy      bool
 		counts    = map[string]float64{}
 	)
 	p.mu.Lock()
@@ -128,10 +276,11 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 			known[t.instanceID] = true
 		}
 		switch t.state {
-		case stateQueued, stateCreating:
-			busy = true
+		case stateCreated, stateDeleting, stateAdopting:
+		default:
 			continue
-		case stateRefused:
+		}
+		if t.instanceID == "" || !complete && !scope[t.instanceID] {
 			continue
 		}
 		g := byID[t.instanceID]
@@ -139,15 +288,18 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 			switch {
 			case t.state == stateDeleting:
 				finished = append(finished, t)
-			case t.pod.Status.Phase == corev1.PodSucceeded || t.pod.Status.Phase == corev1.PodFailed:
+			case terminal(t.pod.Status.Phase):
 				// ECI keeps finished instances for an hour; a finished pod
 				// keeps its final status after its instance is gone.
-			case now.Sub(t.createdAt) > p.cfg.InstanceLostGracePeriod:
-				lost = append(lost, t)
-			default:
-				busy = true
+			case t.state == stateAdopting || now.Sub(t.createdAt) > p.cfg.InstanceLostGracePeriod:
+				missing = append(missing, t)
 			}
 			continue
+		}
+		t.lastRead = now
+		t.transitional = transitional(g.Status) || t.state == stateDeleting
+		if t.state == stateAdopting {
+			p.adoptLocked(t, t.pod, g, 0)
 		}
 		eventsOut = append(eventsOut, p.newEvents(t, g)...)
 		if !t.specWritten && g.CPU > 0 {
@@ -164,18 +316,17 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 				p.metrics.timeToRunning.Observe(now.Sub(t.pod.CreationTimestamp.Time).Seconds())
 			}
 			t.pod.Status = *st
-			changed = append(changed, t.pod.DeepCopy())
-		}
-		if transitional(g.Status) || t.state == stateDeleting || !allReady(st) && st.Phase == corev1.PodRunning {
-			busy = true
+			changed = append(changed, t.pod.UID)
 		}
 	}
 	p.mu.Unlock()
-	for _, s := range []string{"queued", "creating", "created", "refused", "deleting"} {
-		p.metrics.trackedPods.WithLabelValues(s).Set(counts[s])
+	if complete {
+		for _, s := range stateNames {
+			p.metrics.trackedPods.WithLabelValues(s).Set(counts[s])
+		}
 	}
 
-	p.publish(changed)
+	p.publish(changed...)
 	for _, w := range specs {
 		p.annotate(ctx, w.pod, w.ann)
 	}
@@ -185,19 +336,43 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup) b
 	for _, t := range finished {
 		p.finishDeletion(t, instanceGoneMessage(t.instanceID))
 	}
-	for _, t := range lost {
-		p.fail(t, ReasonInstanceNotFound, fmt.Sprintf("ECI instance %s no longer exists (deleted outside Kubernetes?); the pod is failed so its controller replaces it", t.instanceID))
+	if len(missing) > 0 {
+		p.confirmMissing(ctx, missing, complete)
 	}
 	for _, t := range retries {
 		p.retryScheduleFailed(ctx, t, byID[t.instanceID])
 	}
-	p.collectOrphans(ctx, byID, known, now)
-
+	if complete {
+		p.collectOrphans(ctx, byID, known, now)
+	}
 	if firstRound {
 		close(p.inventory)
 		p.log.Info("inventory of ECI instances complete", "instances", len(byID))
 	}
-	return busy || len(retries) > 0
+	return true
+}
+
+// confirmMissing fails the pods whose instance no longer exists. A complete
+// listing that misses an instance is not proof — listings are eventually
+// consistent — so it is asked for by ID first; the answer to a read by ID
+// is.
+func (p *Provider) confirmMissing(ctx context.Context, ts []*tracked, fromListing bool) {
+	if fromListing {
+		ids := map[string]bool{}
+		for _, t := range ts {
+			ids[t.instanceID] = true
+		}
+		p.mu.Lock()
+		for id := range ids {
+			p.readSoon[id] = true
+		}
+		p.mu.Unlock()
+		p.pollSoon()
+		return
+	}
+	for _, t := range ts {
+		p.fail(t, ReasonInstanceNotFound, fmt.Sprintf("ECI instance %s no longer exists (deleted outside Kubernetes?); the pod is failed so its controller replaces it", t.instanceID))
+	}
 }
 
 // adopt takes over instances made by an earlier run of this runtime, by pod
@@ -225,32 +400,46 @@ func (p *Provider) adopt(byUID map[types.UID][]*eci.ContainerGroup) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pod := range pods {
-		if pod.Spec.NodeName != p.cfg.NodeName {
+		if pod.Spec.NodeName != p.cfg.NodeName || terminal(pod.Status.Phase) {
 			continue
 		}
 		gs := byUID[pod.UID]
 		if len(gs) == 0 {
 			continue
 		}
-		g := newest(gs)
 		t, ok := p.byUID[pod.UID]
 		if !ok {
 			t = &tracked{pod: pod.DeepCopy(), events: map[string]int32{}}
 			p.byUID[pod.UID] = t
 			p.byKey[podKey(pod.Namespace, pod.Name)] = pod.UID
 		}
-		if t.state == stateCreating || t.state == stateDeleting {
+		switch t.state {
+		case stateCreating, stateDeleting, stateCreated, stateRefused, stateFinished:
 			continue
 		}
-		t.instanceID = g.ContainerGroupID
-		t.attempt = len(gs) - 1
-		t.createdAt = parseTime(g.CreationTime)
-		t.state = stateCreated
+		g := newest(gs)
+		p.adoptLocked(t, pod, g, len(gs)-1)
 		if pod.Annotations[AnnotationInstanceID] != g.ContainerGroupID {
 			writes = append(writes, writeBack{pod: pod.DeepCopy(), id: g.ContainerGroupID})
 		}
-		p.log.Info("adopted ECI instance", "pod", podKey(pod.Namespace, pod.Name), "uid", pod.UID, "instance", g.ContainerGroupID)
 	}
+}
+
+// adoptLocked makes t the owner of instance g. The pod keeps the status it
+// has in the API server until the instance says otherwise, and the
+// instance's events so far count as already copied, so a restart of the
+// runtime neither flips the pod to Pending nor repeats its Events.
+// Called with p.mu held.
+func (p *Provider) adoptLocked(t *tracked, live *corev1.Pod, g *eci.ContainerGroup, attempt int) {
+	t.instanceID = g.ContainerGroupID
+	t.attempt = attempt
+	t.createdAt = parseTime(g.CreationTime)
+	t.state = stateCreated
+	t.pod.Status = *live.Status.DeepCopy()
+	t.specWritten = live.Annotations[AnnotationInstanceSpec] != ""
+	p.newEvents(t, g)
+	p.queue.Forget(t.pod.UID)
+	p.log.Info("adopted ECI instance", "pod", podKey(t.pod.Namespace, t.pod.Name), "uid", t.pod.UID, "instance", g.ContainerGroupID)
 }
 
 // newest picks the instance made last among several for one pod (retries
@@ -397,8 +586,4 @@ func allReady(st *corev1.PodStatus) bool {
 		}
 	}
 	return true
-}
-
-func stateName(s podState) string {
-	return [...]string{"queued", "creating", "created", "refused", "deleting"}[s]
 }

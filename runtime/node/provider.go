@@ -27,7 +27,13 @@ const (
 	stateCreated                  // the instance exists; the poller owns the status
 	stateRefused                  // never sent to ECI (unsupported or invalid); status explains why
 	stateDeleting                 // delete requested; waiting for the instance to go
+	stateAdopting                 // has an instance from an earlier run; waiting for the inventory to find it
+	stateFinished                 // deleted and gone; its final status is being written
 )
+
+var stateNames = [...]string{"queued", "creating", "created", "refused", "deleting", "adopting", "finished"}
+
+func stateName(s podState) string { return stateNames[s] }
 
 // tracked is the runtime's record of one pod (by UID).
 type tracked struct {
@@ -45,6 +51,13 @@ type tracked struct {
 	payAsYouGo   bool
 	// specWritten: the billed spec and VPC annotations are on the pod.
 	specWritten bool
+	// lastRead is when the instance was last described; instances in
+	// transition are re-read by ID when the changes feed has been quiet.
+	lastRead     time.Time
+	transitional bool
+	// written are the conditions last written, for their transition times
+	// while the informer has not caught up with the write.
+	written map[corev1.PodConditionType]corev1.PodCondition
 }
 
 // clientToken makes creates idempotent: the first attempt uses the pod UID
@@ -77,16 +90,25 @@ type Provider struct {
 	metrics  *Metrics
 	now      func() time.Time
 
-	queue workqueue.TypedRateLimitingInterface[types.UID]
-	poke  chan struct{} // asks the poller for an early round
+	queue       workqueue.TypedRateLimitingInterface[types.UID]
+	statusQueue workqueue.TypedRateLimitingInterface[types.UID]
+	poke        chan struct{} // asks the poller for an early round
 
 	mu        sync.Mutex
 	byUID     map[types.UID]*tracked
 	byKey     map[string]types.UID // namespace/name -> UID
-	notify    func(*corev1.Pod)
 	orphans   map[string]time.Time // instance ID -> first seen without a pod
 	inventory chan struct{}        // closed after the first complete listing of our instances
 	synced    func() bool          // reports whether the pod informer has synced
+	// readSoon are instance IDs to describe in the next round (just
+	// created, just deleted), whatever the changes feed says.
+	readSoon map[string]bool
+	// lastFull is when the last complete listing started; lastChanges when
+	// the last successful changes query started.
+	lastFull, lastChanges time.Time
+	// instances is the size of the last complete listing, for planning the
+	// next one within the read budget.
+	instances int
 }
 
 // ProviderDeps are the collaborators of a Provider.
@@ -117,31 +139,43 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](cfg.CreateBackoffBase, cfg.CreateBackoffMax),
 		&workqueue.TypedBucketRateLimiter[types.UID]{Limiter: newLimiter(cfg.CreateQPS, cfg.CreateBurst)},
 	)
+	for action := range readActions {
+		d.Metrics.readBudget.WithLabelValues(action).Set(cfg.readBudget(action))
+	}
 	return &Provider{
-		cfg:       cfg,
-		eci:       d.ECI,
-		vnode:     cfg.vnode(),
-		resolver:  d.Resolver,
-		kube:      d.Kube,
-		pods:      d.Pods,
-		recorder:  d.Recorder,
-		log:       d.Log,
-		metrics:   d.Metrics,
-		now:       time.Now,
-		queue:     workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "eci-create"}),
-		poke:      make(chan struct{}, 1),
-		byUID:     map[types.UID]*tracked{},
-		byKey:     map[string]types.UID{},
-		orphans:   map[string]time.Time{},
-		inventory: make(chan struct{}),
-		synced:    d.PodsSynced,
+		cfg:         cfg,
+		eci:         d.ECI,
+		vnode:       cfg.vnode(),
+		resolver:    d.Resolver,
+		kube:        d.Kube,
+		pods:        d.Pods,
+		recorder:    d.Recorder,
+		log:         d.Log,
+		metrics:     d.Metrics,
+		now:         time.Now,
+		queue:       workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "eci-create"}),
+		statusQueue: newStatusQueue(),
+		poke:        make(chan struct{}, 1),
+		readSoon:    map[string]bool{},
+		byUID:       map[types.UID]*tracked{},
+		byKey:       map[string]types.UID{},
+		orphans:     map[string]time.Time{},
+		inventory:   make(chan struct{}),
+		synced:      d.PodsSynced,
 	}
 }
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
 
 // CreatePod records the pod and queues its instance creation; it returns at
-// once. Pods a VNode cannot run are refused here with a status and an Event.
+// once. Pods a VNode cannot run are refused later, by the create worker,
+// with a status and an Event.
+//
+// After a restart of the runtime virtual-kubelet hands over every pod of
+// the node again. A pod that already has an instance (its eci-instance-id
+// annotation says so) is adopted, never reported as creating: it keeps the
+// status it has until the inventory of instances finds it, so Services do
+// not lose its endpoints because the runtime was upgraded.
 func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	pod = pod.DeepCopy()
 	p.mu.Lock()
@@ -154,6 +188,13 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	t := &tracked{pod: pod, events: map[string]int32{}}
 	p.byUID[pod.UID] = t
 	p.byKey[podKey(pod.Namespace, pod.Name)] = pod.UID
+	if id := pod.Annotations[AnnotationInstanceID]; id != "" {
+		t.state, t.instanceID = stateAdopting, id
+		t.specWritten = pod.Annotations[AnnotationInstanceSpec] != ""
+		p.mu.Unlock()
+		p.pollSoon()
+		return nil
+	}
 	p.mu.Unlock()
 
 	p.setPending(t, ReasonCreating, "waiting to create the ECI instance")
@@ -234,51 +275,11 @@ func (p *Provider) GetPods(context.Context) ([]*corev1.Pod, error) {
 	return out, nil
 }
 
-// NotifyPods registers virtual-kubelet's status callback.
-func (p *Provider) NotifyPods(_ context.Context, cb func(*corev1.Pod)) {
-	p.mu.Lock()
-	p.notify = cb
-	p.mu.Unlock()
-}
-
-// publish hands status changes to virtual-kubelet, outside the lock because
-// the callback may block.
-//
-// virtual-kubelet writes the status with UpdateStatus on the whole pod object
-// we hand it, and the pods/status endpoint keeps the metadata it is sent: a
-// copy with stale annotations would erase annotations written since (ours,
-// or a controller's such as pod-deletion-cost). So the metadata is taken from
-// the informer's current copy, the same one virtual-kubelet takes the
-// resourceVersion from.
-func (p *Provider) publish(pods []*corev1.Pod) {
-	p.mu.Lock()
-	cb := p.notify
-	p.mu.Unlock()
-	if cb == nil {
-		return
-	}
-	for _, pod := range pods {
-		if p.pods != nil {
-			if cur, err := p.pods.Pods(pod.Namespace).Get(pod.Name); err == nil && cur.UID == pod.UID {
-				ours := map[string]string{}
-				for _, k := range writtenAnnotations {
-					if v, ok := pod.Annotations[k]; ok {
-						ours[k] = v
-					}
-				}
-				cur.ObjectMeta.DeepCopyInto(&pod.ObjectMeta)
-				// The informer may not have seen our own write-back yet.
-				for k, v := range ours {
-					if pod.Annotations == nil {
-						pod.Annotations = map[string]string{}
-					}
-					pod.Annotations[k] = v
-				}
-			}
-		}
-		cb(pod)
-	}
-}
+// NotifyPods is part of virtual-kubelet's PodNotifier. The runtime writes
+// pod statuses itself (see statuswriter.go), so the callback is not used;
+// implementing the interface keeps virtual-kubelet from polling GetPodStatus
+// and writing statuses of its own.
+func (p *Provider) NotifyPods(context.Context, func(*corev1.Pod)) {}
 
 // setStatus replaces the reported status of t and publishes it if it changed.
 func (p *Provider) setStatus(t *tracked, mutate func(st *corev1.PodStatus)) {
@@ -286,10 +287,10 @@ func (p *Provider) setStatus(t *tracked, mutate func(st *corev1.PodStatus)) {
 	before := t.pod.Status.DeepCopy()
 	mutate(&t.pod.Status)
 	changed := !podStatusEqual(before, &t.pod.Status)
-	out := t.pod.DeepCopy()
+	uid := t.pod.UID
 	p.mu.Unlock()
 	if changed {
-		p.publish([]*corev1.Pod{out})
+		p.publish(uid)
 	}
 }
 

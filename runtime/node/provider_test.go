@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -28,8 +28,7 @@ type rig struct {
 	emu    *emulator.Emulator
 	client *eci.Client
 	p      *Provider
-	mu     sync.Mutex
-	latest map[types.UID]*corev1.Pod
+	kube   *fake.Clientset
 }
 
 func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config)) *rig {
@@ -54,19 +53,16 @@ func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config)) *rig {
 		mutate(&ncfg)
 	}
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	r := &rig{t: t, emu: emu, client: client, latest: map[types.UID]*corev1.Pod{}}
+	r := &rig{t: t, emu: emu, client: client, kube: fake.NewClientset()}
+	// No pod lister: the status writer then reads each pod from the fake
+	// API server, which has every status written so far.
 	r.p = NewProvider(ncfg, ProviderDeps{
 		ECI: client, Resolver: translate.Listers{
 			ConfigMapLister: corev1listers.NewConfigMapLister(idx), SecretLister: corev1listers.NewSecretLister(idx),
 			ServiceLister: corev1listers.NewServiceLister(idx), PersistentVolumeClaimLister: corev1listers.NewPersistentVolumeClaimLister(idx),
 			PersistentVolumeLister: corev1listers.NewPersistentVolumeLister(idx),
 		},
-		Pods: corev1listers.NewPodLister(idx), PodsSynced: func() bool { return true },
-	})
-	r.p.NotifyPods(context.Background(), func(p *corev1.Pod) {
-		r.mu.Lock()
-		r.latest[p.UID] = p
-		r.mu.Unlock()
+		Kube: r.kube, PodsSynced: func() bool { return true },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -83,24 +79,33 @@ func unitPod(name string, ann map[string]string) *corev1.Pod {
 	}
 }
 
-// waitFor polls the last status notified for pod until ok.
+// create stores the pod in the fake API server, as the scheduler's
+// binding would have, and hands it to the provider as virtual-kubelet does.
+func (r *rig) create(pod *corev1.Pod) {
+	r.t.Helper()
+	if _, err := r.kube.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.p.CreatePod(context.Background(), pod); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// waitFor polls the pod in the API server until ok.
 func (r *rig) waitFor(pod *corev1.Pod, what string, ok func(*corev1.Pod) bool) *corev1.Pod {
 	r.t.Helper()
+	var p *corev1.Pod
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		r.mu.Lock()
-		p := r.latest[pod.UID]
-		r.mu.Unlock()
-		if p != nil && ok(p) {
+		var err error
+		p, err = r.kube.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		if err == nil && ok(p) {
 			return p
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r.mu.Lock()
-	p := r.latest[pod.UID]
-	r.mu.Unlock()
 	if p == nil {
-		r.t.Fatalf("pod %s: never notified; wanted %s", pod.Name, what)
+		r.t.Fatalf("pod %s: not in the API server; wanted %s", pod.Name, what)
 	}
 	r.t.Fatalf("pod %s: wanted %s; last status phase=%s reason=%q message=%q", pod.Name, what, p.Status.Phase, p.Status.Reason, p.Status.Message)
 	return nil
@@ -120,9 +125,7 @@ func TestThrottledCreatesAreRetriedUntilTheyPass(t *testing.T) {
 	r := newRig(t, emulator.Config{}, nil)
 	r.emu.SetFault("CreateContainerGroup", emulator.Fault{ErrorRate: 1, Code: "Throttling.User", HTTPStatus: 400, Message: "Request was denied due to user flow control."})
 	pod := unitPod("throttled", nil)
-	if err := r.p.CreatePod(context.Background(), pod); err != nil {
-		t.Fatal(err)
-	}
+	r.create(pod)
 	r.waitFor(pod, "pending with the throttling reason", func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodPending && p.Status.Reason == ReasonCreateRetrying && strings.Contains(p.Status.Message, "Throttling.User")
 	})
@@ -136,7 +139,7 @@ func TestThrottledCreatesAreRetriedUntilTheyPass(t *testing.T) {
 func TestQuotaExceededFailsThePodWithTheReason(t *testing.T) {
 	r := newRig(t, emulator.Config{Quotas: emulator.QuotaConfig{MaxCPU: 0.5}}, nil)
 	pod := unitPod("too-big", nil)
-	_ = r.p.CreatePod(context.Background(), pod)
+	r.create(pod)
 	p := r.waitFor(pod, "failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
 	if p.Status.Reason != ReasonCreateFailed || !strings.Contains(p.Status.Message, "QuotaExceed") {
 		t.Fatalf("reason %q message %q", p.Status.Reason, p.Status.Message)
@@ -154,7 +157,7 @@ func TestNoStockEverywhereIsRetriedWithANewClientTokenUntilStockReturns(t *testi
 		}
 	}
 	pod := unitPod("stockless", nil)
-	_ = r.p.CreatePod(context.Background(), pod)
+	r.create(pod)
 	r.waitFor(pod, "pending with the ECI schedule failure", func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodPending && p.Status.Reason == ReasonScheduleFailed
 	})
@@ -182,7 +185,7 @@ func TestUnsupportedPodsStayPendingWithTheAlternativeAndReachNoECI(t *testing.T)
 	ds := unitPod("ds-pod", nil)
 	ds.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "node-agent", APIVersion: "apps/v1", Controller: &ctrl, UID: "ds"}}
 	for _, p := range []*corev1.Pod{pod, ds} {
-		_ = r.p.CreatePod(context.Background(), p)
+		r.create(p)
 	}
 	hn := r.waitFor(pod, "pending as unsupported", func(p *corev1.Pod) bool { return p.Status.Reason == ReasonUnsupported })
 	if hn.Status.Phase != corev1.PodPending || !strings.Contains(hn.Status.Message, "LoadBalancer") {
@@ -200,7 +203,7 @@ func TestUnsupportedPodsStayPendingWithTheAlternativeAndReachNoECI(t *testing.T)
 func TestDeletingAPodDeletesItsInstanceAndReportsATerminalStatus(t *testing.T) {
 	r := newRig(t, emulator.Config{}, nil)
 	pod := unitPod("doomed", nil)
-	_ = r.p.CreatePod(context.Background(), pod)
+	r.create(pod)
 	r.waitFor(pod, "running", running)
 	del := pod.DeepCopy()
 	now := metav1.Now()
@@ -230,7 +233,7 @@ func TestDeletingAPodDeletesItsInstanceAndReportsATerminalStatus(t *testing.T) {
 func TestAnInstanceDeletedBehindOurBackFailsThePod(t *testing.T) {
 	r := newRig(t, emulator.Config{}, func(c *Config) { c.InstanceLostGracePeriod = 100 * time.Millisecond })
 	pod := unitPod("vanishing", nil)
-	_ = r.p.CreatePod(context.Background(), pod)
+	r.create(pod)
 	r.waitFor(pod, "running", running)
 	for _, g := range r.instances() {
 		if err := r.client.DeleteContainerGroup(context.Background(), &eci.DeleteContainerGroupRequest{ContainerGroupID: g.ContainerGroupID, Force: true}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,10 +19,12 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
@@ -99,8 +102,11 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var runErr error
-	lost := false
+	// The callbacks run on goroutines of their own, and RunOrDie may return
+	// before OnStartedLeading has: results travel through a channel and
+	// atomics, and the node is waited for before this returns.
+	result := make(chan error, 1)
+	var lost, started atomic.Bool
 	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		LeaseDuration:   15 * time.Second,
@@ -110,13 +116,14 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics)
 		Name:            "eci-vnode-" + cfg.NodeName,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
+				started.Store(true)
 				o.Log.Info("leading: this replica runs the VNode", "node", cfg.NodeName, "identity", o.Identity)
-				runErr = runNode(ctx, cfg, o, metrics)
+				result <- runNode(ctx, cfg, o, metrics)
 				cancel()
 			},
 			OnStoppedLeading: func() {
 				if ctx.Err() == nil {
-					lost = true
+					lost.Store(true)
 				}
 			},
 			OnNewLeader: func(id string) {
@@ -126,7 +133,12 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics)
 			},
 		},
 	})
-	if lost {
+	cancel()
+	var runErr error
+	if started.Load() {
+		runErr = <-result
+	}
+	if lost.Load() {
 		return fmt.Errorf("lost the leader lease of VNode %s; exiting so a restart joins as standby", cfg.NodeName)
 	}
 	return runErr
@@ -172,21 +184,33 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 			},
 			Kube: o.Kube, Pods: pc.Pods, Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
 		})
-		health = NewHealth(o.ECI, pc.Node, cfg.ECIHealthInterval, metrics)
+		health = NewHealth(o.ECI, o.Kube, pc.Node, cfg, metrics, o.Log)
 		return kubeletAPI{prov}, health, nil
 	}
 	var err error
 	n, err = nodeutil.NewNode(cfg.NodeName, newProvider,
 		nodeutil.WithClient(o.Kube),
 		func(c *nodeutil.NodeConfig) error {
-			c.EventRecorder = recorder
+			c.EventRecorder = withoutMisleadingEvents{recorder}
 			// Translation resolves the downward API itself: virtual-kubelet's
 			// resolver refuses status.podIP, which ECI supports.
 			c.SkipDownwardAPIResolution = true
 			c.NumWorkers = cfg.Workers
 			return nil
 		},
-		nodeutil.WithPodControllerConfigOverrides(raiseQueueLimits),
+		nodeutil.WithPodControllerConfigOverrides(raiseQueueLimits, func(c *vknode.PodControllerConfig) error {
+			// The pod informer virtual-kubelet runs: the runtime watches it
+			// too, so a status others change (a readiness gate set True by
+			// a load-balancer controller) reaches the pod's Ready at once.
+			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+				UpdateFunc: func(_, obj any) {
+					if pod, ok := obj.(*corev1.Pod); ok && prov != nil {
+						prov.podChanged(pod)
+					}
+				},
+			})
+			return err
+		}),
 	)
 	if err != nil {
 		return fmt.Errorf("set up VNode %s: %w", cfg.NodeName, err)
@@ -231,16 +255,61 @@ func raiseQueueLimits(c *vknode.PodControllerConfig) error {
 	return nil
 }
 
-// Run starts the create workers and the status poller; it returns at once.
+// Run starts the create workers, the status writers and the status
+// poller; it returns at once.
 func (p *Provider) Run(ctx context.Context) {
 	for i := 0; i < p.cfg.Workers; i++ {
 		go p.runCreateWorker(ctx)
+	}
+	for i := 0; i < statusWriters; i++ {
+		go p.runStatusWriter(ctx)
 	}
 	go p.runPoller(ctx)
 	go func() {
 		<-ctx.Done()
 		p.queue.ShutDown()
+		p.statusQueue.ShutDown()
 	}()
+}
+
+// statusWriters is the number of concurrent pod status writes; the
+// Kubernetes client's QPS is the real bound.
+const statusWriters = 4
+
+// podChanged is told about every update of a pod on this node. A tracked
+// pod whose live status differs from what the runtime reports — a readiness
+// gate changed, or someone else wrote the status — gets its status written
+// again; the writer sends nothing when there is nothing to change.
+func (p *Provider) podChanged(pod *corev1.Pod) {
+	p.mu.Lock()
+	t, ok := p.byUID[pod.UID]
+	mine := ok && t.state != stateAdopting
+	p.mu.Unlock()
+	if mine && !terminal(pod.Status.Phase) {
+		p.publish(pod.UID)
+	}
+}
+
+// withoutMisleadingEvents drops virtual-kubelet's "Create pod in provider
+// successfully" and "Update pod in provider successfully" Events: CreatePod
+// only queues the pod (it may yet be refused, or wait for a ConfigMap) and
+// UpdatePod sends nothing to ECI, so both would tell a user reading
+// `kubectl describe pod` something that is not so. The runtime records what
+// really happens (ECIInstanceCreated, UnsupportedOnVNode, ...).
+type withoutMisleadingEvents struct{ record.EventRecorder }
+
+func (r withoutMisleadingEvents) Event(obj runtime.Object, typ, reason, msg string) {
+	if reason == "ProviderCreateSuccess" || reason == "ProviderUpdateSuccess" {
+		return
+	}
+	r.EventRecorder.Event(obj, typ, reason, msg)
+}
+
+func (r withoutMisleadingEvents) Eventf(obj runtime.Object, typ, reason, format string, args ...any) {
+	if reason == "ProviderCreateSuccess" || reason == "ProviderUpdateSuccess" {
+		return
+	}
+	r.EventRecorder.Eventf(obj, typ, reason, format, args...)
 }
 
 func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {

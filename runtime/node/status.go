@@ -35,12 +35,17 @@ const (
 
 // groupStatus maps a described container group onto the status of the pod it
 // runs. It is a pure function of its inputs so that the poller can compare
-// the result with what it last reported and notify only real changes.
+// the result with what it last reported and publish only real changes.
+//
+// The QoS class is not ours to say: the API server computes it at creation
+// (pod-level resources included) and refuses any change, so the status
+// writer keeps the live value. Ready here is ContainersReady; the writer
+// adds the pod's readiness gates, read from the live pod, and the
+// transition times.
 func groupStatus(pod *corev1.Pod, g *eci.ContainerGroup, now time.Time) *corev1.PodStatus {
 	st := &corev1.PodStatus{
-		QOSClass: qosClass(pod),
-		HostIP:   g.IntranetIP,
-		PodIP:    g.IntranetIP,
+		HostIP: g.IntranetIP,
+		PodIP:  g.IntranetIP,
 	}
 	// An ECI instance is its own host: the honest host IP is the instance's.
 	if g.IntranetIP != "" {
@@ -135,17 +140,14 @@ func groupStatus(pod *corev1.Pod, g *eci.ContainerGroup, now time.Time) *corev1.
 		allReady = false
 	}
 
-	lt := metav1.NewTime(now)
-	if !created.IsZero() {
-		lt = metav1.NewTime(created)
-	}
+	lt := metaNow(now)
 	instanceCreated := g.Status != eci.StatusScheduling && g.Status != eci.StatusScheduleFailed
 	st.Conditions = []corev1.PodCondition{
 		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: lt},
 		cond(ConditionContainerInstanceCreated, instanceCreated, lt, "", ""),
 		cond(corev1.PodInitialized, initDone, lt, "", ""),
 		cond(corev1.ContainersReady, allReady, lt, "", ""),
-		cond(corev1.PodReady, allReady && readinessGatesPass(pod), lt, "", ""),
+		cond(corev1.PodReady, allReady, lt, "", ""),
 	}
 	if !instanceCreated {
 		st.Conditions[1].Reason, st.Conditions[1].Message = st.Reason, st.Message
@@ -237,48 +239,6 @@ func cond(t corev1.PodConditionType, ok bool, at metav1.Time, reason, msg string
 		s = corev1.ConditionTrue
 	}
 	return corev1.PodCondition{Type: t, Status: s, LastTransitionTime: at, Reason: reason, Message: msg}
-}
-
-func readinessGatesPass(pod *corev1.Pod) bool {
-	for _, g := range pod.Spec.ReadinessGates {
-		found := false
-		for _, c := range pod.Status.Conditions {
-			if c.Type == g.ConditionType {
-				found = c.Status == corev1.ConditionTrue
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-// qosClass follows the Kubernetes rules: Guaranteed when every container
-// limits cpu and memory with requests equal to limits, BestEffort when none
-// asks for anything, Burstable otherwise.
-func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
-	any, guaranteed := false, true
-	all := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
-	for _, c := range all {
-		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			lim, hasLim := c.Resources.Limits[r]
-			req, hasReq := c.Resources.Requests[r]
-			if hasLim || hasReq {
-				any = true
-			}
-			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return corev1.PodQOSBestEffort
-	case guaranteed:
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }
 
 func parseTime(s string) time.Time {

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
@@ -125,7 +126,7 @@ func TestInstanceStatusBecomesThePodStatus(t *testing.T) {
 	}
 }
 
-func TestRunningPodReportsIPsRestartsAndQOS(t *testing.T) {
+func TestRunningPodReportsIPsAndRestarts(t *testing.T) {
 	g := eci.ContainerGroup{ContainerGroupID: "eci-9", Status: eci.StatusRunning, IntranetIP: "10.1.2.3", IPv6Address: "2001:db8::7",
 		CreationTime: "2026-11-28T01:00:00Z",
 		Containers: []eci.ContainerInfo{
@@ -149,21 +150,55 @@ func TestRunningPodReportsIPsRestartsAndQOS(t *testing.T) {
 	if sc.ContainerID != "eci://eci-9/sidecar" {
 		t.Fatalf("container ID = %q", sc.ContainerID)
 	}
-	if st.QOSClass != corev1.PodQOSBurstable {
-		t.Fatalf("QOS = %s, want Burstable (sidecar has no resources)", st.QOSClass)
-	}
 }
 
-func TestQOSClassFollowsKubernetesRules(t *testing.T) {
-	guaranteed := webPod()
-	guaranteed.Spec.Containers = guaranteed.Spec.Containers[:1]
-	guaranteed.Spec.InitContainers = nil
-	if got := qosClass(guaranteed); got != corev1.PodQOSGuaranteed {
-		t.Errorf("limits == requests: %s, want Guaranteed", got)
+// The status the writer sends: the live pod keeps what is not the
+// runtime's (QoS class, conditions of other controllers), Ready waits for
+// the readiness gates, and transition times move only on a change.
+func TestWrittenStatusKeepsWhatOthersOwnAndHonoursReadinessGates(t *testing.T) {
+	created := metav1.NewTime(time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC))
+	readyAt := metav1.NewTime(created.Add(time.Minute))
+	live := webPod()
+	live.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/lb-ready"}}
+	live.Status = corev1.PodStatus{
+		Phase:    corev1.PodRunning,
+		QOSClass: corev1.PodQOSBurstable, // pod-level resources: the API server's call
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: created},
+			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: readyAt},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "ReadinessGatesNotReady", LastTransitionTime: readyAt},
+			{Type: "example.com/lb-ready", Status: corev1.ConditionFalse, LastTransitionTime: readyAt},
+		},
 	}
-	best := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}}}}
-	if got := qosClass(best); got != corev1.PodQOSBestEffort {
-		t.Errorf("no resources: %s, want BestEffort", got)
+	want := &corev1.PodStatus{Phase: corev1.PodRunning, QOSClass: corev1.PodQOSBestEffort, Conditions: []corev1.PodCondition{
+		cond(corev1.PodScheduled, true, metaNow(time.Now()), "", ""),
+		cond(corev1.ContainersReady, true, metaNow(time.Now()), "", ""),
+		cond(corev1.PodReady, true, metaNow(time.Now()), "", ""),
+	}}
+	later := metav1.NewTime(created.Add(time.Hour))
+
+	st := mergeStatus(want, live, nil, later)
+	if st.QOSClass != corev1.PodQOSBurstable {
+		t.Errorf("QoS class %s; the live %s must stay (the API server refuses any change)", st.QOSClass, corev1.PodQOSBurstable)
+	}
+	if got := condition(st, corev1.PodReady); got != corev1.ConditionFalse {
+		t.Errorf("Ready %s while the readiness gate is False; want False", got)
+	}
+	if got := condition(st, "example.com/lb-ready"); got != corev1.ConditionFalse {
+		t.Errorf("the gate condition of another controller became %q; it must be kept", got)
+	}
+	for _, c := range st.Conditions {
+		if c.Type == corev1.ContainersReady && !c.LastTransitionTime.Equal(&readyAt) {
+			t.Errorf("ContainersReady did not change but its transition time moved to %s", c.LastTransitionTime)
+		}
+	}
+
+	live.Status.Conditions[3].Status = corev1.ConditionTrue // the load balancer is ready
+	st = mergeStatus(want, live, nil, later)
+	for _, c := range st.Conditions {
+		if c.Type == corev1.PodReady && (c.Status != corev1.ConditionTrue || !c.LastTransitionTime.Equal(&later)) {
+			t.Errorf("Ready %s at %s once every gate is True; want True at %s, when it changed", c.Status, c.LastTransitionTime, later)
+		}
 	}
 }
 

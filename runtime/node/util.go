@@ -1,6 +1,7 @@
 package node
 
 import (
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -33,4 +34,13 @@ func podStatusEqual(a, b *corev1.PodStatus) bool {
 
 func newLimiter(qps float64, burst int) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(qps), burst)
+}
+
+// oneLine keeps a log record on one line: errors from the SDK and from
+// wrapped libraries can span several lines.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
@@ -26,8 +25,8 @@ import (
 
 // nodeCommand runs `eci-vnode node`: the virtual kubelet of one VNode.
 func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("eci-vnode node", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	s := newSettings("eci-vnode node")
+	fs := s.fs
 	var (
 		cfg                              node.Config
 		zones, vswitches, clusterDNS     listFlag
@@ -40,9 +39,9 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		kubeBurst                        int
 	)
 	fs.StringVar(&configFile, "config", "", "optional YAML file of settings; keys are these flag names")
-	fs.StringVar(&cfg.NodeName, "node-name", getenv("NODE_NAME"), "name of the VNode's Kubernetes node")
+	fs.StringVar(&cfg.NodeName, "node-name", getenv("NODE_NAME"), "name of the VNode's Kubernetes node (default $NODE_NAME)")
 	fs.StringVar(&cfg.ClusterName, "cluster-name", "", "cluster name, written into the tags of every ECI instance (required)")
-	fs.StringVar(&cfg.Region, "region", eci.RegionFromEnv(getenv), "ECI region, e.g. cn-hangzhou (default from ALIBABA_CLOUD_REGION_ID)")
+	fs.StringVar(&cfg.Region, "region", eci.RegionFromEnv(getenv), "ECI region, e.g. cn-hangzhou (default $ALIBABA_CLOUD_REGION_ID or $ALICLOUD_REGION)")
 	fs.Var(&zones, "zones", "comma-separated zone IDs for instances (pod annotations win)")
 	fs.Var(&vswitches, "vswitch-ids", "comma-separated vSwitch IDs (up to 10), tried per --schedule-strategy")
 	fs.StringVar(&cfg.SecurityGroupID, "security-group-id", "", "security group of the instances")
@@ -53,63 +52,95 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain")
 	fs.Var(&capacity, "capacity", "resource=quantity,... advertised capacity (cpu, memory, pods, ephemeral-storage, nvidia.com/gpu, custom)")
 	fs.Var(&labels, "node-labels", "k=v,... extra node labels")
-	fs.StringVar(&cfg.NodeIP, "node-ip", getenv("POD_IP"), "address the node reports (default: $POD_IP)")
+	fs.StringVar(&cfg.NodeIP, "node-ip", getenv("POD_IP"), "address the node reports (default $POD_IP)")
 	fs.DurationVar(&cfg.StatusPollFast, "status-poll-fast", time.Second, "status poll interval while pods change")
 	fs.DurationVar(&cfg.StatusPollSlow, "status-poll-slow", 10*time.Second, "status poll interval while pods are steady")
 	fs.DurationVar(&cfg.OrphanGracePeriod, "orphan-grace-period", 2*time.Minute, "how long an instance without a pod is kept before deletion")
 	fs.DurationVar(&cfg.ECIHealthInterval, "eci-health-interval", 15*time.Second, "how often the node checks that ECI answers")
 	fs.IntVar(&cfg.Workers, "create-workers", 10, "concurrent instance creations")
-	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG, else the in-cluster configuration)")
 	fs.Float64Var(&kubeQPS, "kube-api-qps", 100, "Kubernetes API queries per second")
 	fs.IntVar(&kubeBurst, "kube-api-burst", 200, "Kubernetes API burst")
 	fs.StringVar(&endpoint, "eci-endpoint", "", "ECI API endpoint (default eci.<region>.aliyuncs.com)")
 	fs.StringVar(&scheme, "eci-scheme", "HTTPS", "HTTPS or HTTP")
-	fs.StringVar(&credsDir, "credentials-dir", "", "directory of a mounted Secret with files access-key-id, access-key-secret and optionally security-token (default: environment variables)")
+	fs.StringVar(&credsDir, "credentials-dir", "", "directory of a mounted Secret with files access-key-id, access-key-secret and optionally security-token, re-read when they change (default: the ALIBABA_CLOUD_* environment variables, read once)")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "address for /metrics and /healthz (default $POD_IP:10255, or :10255)")
 	fs.BoolVar(&leaderElect, "leader-elect", false, "run active/standby with other replicas of this VNode")
 	fs.StringVar(&leNamespace, "leader-elect-namespace", getenv("POD_NAMESPACE"), "namespace of the leader Lease (default $POD_NAMESPACE)")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logLevel, "log-level", "info", strings.Join(logLevels, ", "))
+	s.moreEnv["node-name"] = []string{"NODE_NAME"}
+	s.moreEnv["region"] = []string{"ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"}
+	s.moreEnv["node-ip"] = []string{"POD_IP"}
+	s.moreEnv["metrics-addr"] = []string{"POD_IP"}
+	s.moreEnv["kubeconfig"] = []string{"KUBECONFIG"}
+	s.moreEnv["leader-elect-namespace"] = []string{"POD_NAMESPACE"}
 
-	if err := settle(fs, args, "config", getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "eci-vnode node: %v\n", err)
-		return 2
+	if s.settle(args, "config", getenv, stdout) {
+		return 0
 	}
+
+	// Everything is checked before anything is built, and every problem
+	// is reported together.
 	cfg.ZoneIDs, cfg.VSwitchIDs, cfg.ClusterDNS = zones, vswitches, clusterDNS
 	cfg.Tags, cfg.Labels = tags, labels
-	caps, err := parseCapacity(capacity)
-	if err != nil {
-		fmt.Fprintf(stderr, "eci-vnode node: --capacity: %v\n", err)
-		return 2
+	cfg.Capacity = s.capacity("capacity", capacity)
+	s.logLevel("log-level", logLevel)
+	s.positive("status-poll-fast", cfg.StatusPollFast)
+	s.positive("status-poll-slow", cfg.StatusPollSlow)
+	s.positive("orphan-grace-period", cfg.OrphanGracePeriod)
+	s.positive("eci-health-interval", cfg.ECIHealthInterval)
+	s.atLeast("create-workers", cfg.Workers, 1)
+	if kubeQPS <= 0 {
+		s.problem("kube-api-qps", "%v: want a number above zero", kubeQPS)
 	}
-	cfg.Capacity = caps
-
-	log := newLogger(stderr, logLevel)
-	creds, err := loadCredentials(credsDir, getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "eci-vnode node: %v\n", err)
-		return 2
+	s.atLeast("kube-api-burst", kubeBurst, 1)
+	if !strings.EqualFold(scheme, "HTTPS") && !strings.EqualFold(scheme, "HTTP") {
+		s.problem("eci-scheme", "%q: want HTTPS or HTTP", scheme)
+	} else if err := eci.CheckEndpoint(endpoint, scheme); err != nil {
+		s.problem("eci-endpoint", "%v", err)
 	}
-	client, err := eci.New(eci.Config{
-		Region: cfg.Region, Endpoint: endpoint, Scheme: scheme, Credentials: &creds,
-		UserAgent: "eci-vnode/" + version, Getenv: getenv,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "eci-vnode node: ECI client: %v\n", err)
-		return 2
-	}
-	kube, err := kubeClient(kubeconfig, kubeQPS, kubeBurst)
-	if err != nil {
-		fmt.Fprintf(stderr, "eci-vnode node: %v\n", err)
-		return 2
+	if cfg.Region != "" {
+		if err := eci.CheckRegion(cfg.Region); err != nil {
+			s.problem("region", "%v", err)
+		}
 	}
 	if metricsAddr == "" {
 		metricsAddr = ":10255"
 		if ip := getenv("POD_IP"); ip != "" {
 			metricsAddr = ip + ":10255"
 		}
+	}
+	s.hostPort("metrics-addr", metricsAddr)
+	creds := s.credentials("credentials-dir", credsDir, getenv)
+	kube := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
+	cfg.Defaults()
+	s.include(cfg.Validate())
+	if code := s.report(stderr); code != 0 {
+		return code
+	}
+
+	log := newLogger(stderr, logLevel)
+	if fc, ok := creds.(*eci.FileCredentialSource); ok {
+		fc.OnReload(func(cr eci.Credentials, err error) {
+			if err != nil {
+				log.Warn("cannot read the ECI credentials; keeping the last good ones", "dir", fc.Dir(), "credentials", cr.String(), "err", err)
+				return
+			}
+			log.Info("ECI credentials changed; using the new ones", "dir", fc.Dir(), "credentials", cr.String())
+		})
+	}
+	// The registry and metrics exist before the ECI client, so the client
+	// reports every API attempt to them.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := node.NewMetrics(reg)
+	client, err := eci.New(eci.Config{
+		Region: cfg.Region, Endpoint: endpoint, Scheme: scheme, CredentialSource: creds,
+		UserAgent: "eci-vnode/" + version, Getenv: getenv, Observer: metrics,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "eci-vnode node: create the ECI client: %s\n", oneLine(err.Error()))
+		return 2
 	}
 	identity := getenv("POD_NAME")
 	if identity == "" {
@@ -119,9 +150,10 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log.Info("starting eci-vnode node", "version", version, "node", cfg.NodeName, "cluster", cfg.ClusterName,
-		"region", cfg.Region, "eci", client.Endpoint(), "credentials", creds.String(), "leaderElect", leaderElect)
+		"region", cfg.Region, "eci", client.Endpoint(), "credentials", describeCredentials(creds), "leaderElect", leaderElect)
 	err = node.Run(ctx, cfg, node.RunOptions{
 		Kube: kube, ECI: client, Version: version, Log: log, MetricsAddr: metricsAddr,
+		Registry: reg, Metrics: metrics,
 		LeaderElect: leaderElect, LeaderElectionNamespace: leNamespace, Identity: identity,
 	})
 	if err != nil {
@@ -131,73 +163,78 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	return 0
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-// loadCredentials reads a mounted Secret directory, else the environment.
-func loadCredentials(dir string, getenv func(string) string) (eci.Credentials, error) {
-	if dir == "" {
-		return eci.CredentialsFromEnv(getenv)
-	}
-	read := func(name string, required bool) (string, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+// credentials returns the credential source: the files of dir, re-read when
+// they change, or else the environment, read once. Problems are recorded.
+func (s *settings) credentials(name, dir string, getenv func(string) string) eci.CredentialSource {
+	if dir != "" {
+		src, err := eci.NewFileCredentialSource(dir)
 		if err != nil {
-			if !required && errors.Is(err, os.ErrNotExist) {
-				return "", nil
-			}
-			return "", fmt.Errorf("read credentials file %s: %w", filepath.Join(dir, name), err)
+			s.problem(name, "%v", err)
+			return nil
 		}
-		return strings.TrimSpace(string(b)), nil
+		return src
 	}
-	var c eci.Credentials
-	var err error
-	if c.AccessKeyID, err = read("access-key-id", true); err != nil {
-		return c, err
+	cr, err := eci.CredentialsFromEnv(getenv)
+	if err != nil {
+		s.problem(name, "not set, and the environment has no credentials either: %v", err)
+		return nil
 	}
-	if c.AccessKeySecret, err = read("access-key-secret", true); err != nil {
-		return c, err
-	}
-	if c.SecurityToken, err = read("security-token", false); err != nil {
-		return c, err
-	}
-	return c, nil
+	return eci.StaticCredentials(cr)
 }
 
-func parseCapacity(m map[string]string) (corev1.ResourceList, error) {
+func describeCredentials(src eci.CredentialSource) string {
+	if st, ok := src.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return "custom"
+}
+
+// capacity parses resource=quantity pairs; each bad pair is a problem.
+func (s *settings) capacity(name string, m map[string]string) corev1.ResourceList {
 	out := corev1.ResourceList{}
-	for k, v := range m {
-		q, err := resource.ParseQuantity(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s=%s: %w", k, v, err)
-		}
-		out[corev1.ResourceName(k)] = q
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return out, nil
+	sort.Strings(keys)
+	for _, k := range keys {
+		q, err := resource.ParseQuantity(m[k])
+		switch {
+		case err != nil:
+			s.problem(name, "%s=%s is not a quantity such as 1000, 500m or 4Ti", k, m[k])
+		case q.Sign() < 0:
+			s.problem(name, "%s=%s is negative", k, m[k])
+		default:
+			out[corev1.ResourceName(k)] = q
+		}
+	}
+	return out
 }
 
-func kubeClient(kubeconfig string, qps float64, burst int) (kubernetes.Interface, error) {
+// kubeClient builds the Kubernetes client from kubeconfig, or the in-cluster
+// configuration; a problem is recorded when neither works. It does not call
+// the API server.
+func (s *settings) kubeClient(name, kubeconfig string, qps float64, burst int) kubernetes.Interface {
 	var (
 		rc  *rest.Config
 		err error
 	)
 	if kubeconfig != "" {
 		rc, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
-	} else {
-		rc, err = rest.InClusterConfig()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load Kubernetes client configuration: %w", err)
+		if err != nil {
+			s.problem(name, "cannot load %s: %s", kubeconfig, oneLine(err.Error()))
+			return nil
+		}
+	} else if rc, err = rest.InClusterConfig(); err != nil {
+		s.problem(name, "not set, and this is not a pod with an in-cluster configuration: %s", oneLine(err.Error()))
+		return nil
 	}
 	rc.QPS, rc.Burst = float32(qps), burst
 	rc.UserAgent = "eci-vnode/" + version
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, fmt.Errorf("create Kubernetes client: %w", err)
+		s.problem(name, "cannot create a Kubernetes client: %s", oneLine(err.Error()))
+		return nil
 	}
-	return cs, nil
+	return cs
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -21,8 +19,8 @@ import (
 // profileWebhookCommand runs `eci-vnode profile-webhook`: the eci-profile admission
 // webhook (see runtime/webhook).
 func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("eci-vnode profile-webhook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	s := newSettings("eci-vnode profile-webhook")
+	fs := s.fs
 	namespace := getenv("POD_NAMESPACE")
 	if namespace == "" {
 		namespace = webhook.DefaultNamespace
@@ -62,31 +60,30 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	fs.DurationVar(&certValidity, "cert-validity", 365*24*time.Hour, "lifetime of a serving certificate; renewed at 80%")
 	fs.DurationVar(&caValidity, "ca-validity", 5*365*24*time.Hour, "lifetime of the webhook's CA; renewed at 80%")
 	fs.DurationVar(&resync, "resync-period", 10*time.Minute, "how often the webhook configurations are re-applied and certificates re-checked")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logLevel, "log-level", "info", strings.Join(logLevels, ", "))
+	s.moreEnv["namespace"] = []string{"POD_NAMESPACE"}
+	s.moreEnv["listen"] = []string{"POD_IP"}
+	s.moreEnv["metrics-addr"] = []string{"POD_IP"}
+	s.moreEnv["kubeconfig"] = []string{"KUBECONFIG"}
 
-	if err := settle(fs, args, "config", getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "eci-vnode profile-webhook: %v\n", err)
-		return 2
+	if s.settle(args, "config", getenv, stdout) {
+		return 0
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "eci-vnode profile-webhook: "+format+"\n", a...)
-		return 2
-	}
+
+	// Everything is checked before anything is built, and every problem
+	// is reported together.
 	switch p := admissionregistrationv1.FailurePolicyType(failurePolicy); p {
 	case admissionregistrationv1.Ignore, admissionregistrationv1.Fail:
 		o.FailurePolicy = p
 	default:
-		return fail("--failure-policy %q: want Ignore or Fail", failurePolicy)
+		s.problem("failure-policy", "%q: want Ignore or Fail", failurePolicy)
 	}
 	if timeoutSeconds < 1 || timeoutSeconds > webhook.MaxTimeoutSeconds {
-		return fail("--timeout-seconds %d: want 1 to %d", timeoutSeconds, webhook.MaxTimeoutSeconds)
+		s.problem("timeout-seconds", "%d: want 1 to %d", timeoutSeconds, webhook.MaxTimeoutSeconds)
 	}
 	o.TimeoutSeconds = int32(timeoutSeconds)
 	if servicePort < 1 || servicePort > 65535 {
-		return fail("--service-port %d: want 1 to 65535", servicePort)
+		s.problem("service-port", "%d: want 1 to 65535", servicePort)
 	}
 	o.ServicePort = int32(servicePort)
 	switch strings.ToLower(strings.TrimSpace(deletionCost)) {
@@ -94,25 +91,36 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	default:
 		n, err := strconv.ParseInt(strings.TrimSpace(deletionCost), 10, 32)
 		if err != nil {
-			return fail("--deletion-cost %q: want a whole number (a 32-bit integer) or off", deletionCost)
+			s.problem("deletion-cost", "%q: want a whole number (a 32-bit integer) or off", deletionCost)
 		}
 		c := int32(n)
 		o.DeletionCost = &c
 	}
+	s.hostPort("listen", o.ListenAddr)
 	if metricsAddr != "off" {
+		s.hostPort("metrics-addr", metricsAddr)
 		o.MetricsAddr = metricsAddr
 	}
+	s.positive("cert-validity", certValidity)
+	s.positive("ca-validity", caValidity)
+	s.positive("resync-period", resync)
 	o.CertValidity, o.CAValidity, o.ResyncPeriod = certValidity, caValidity, resync
+	if kubeQPS <= 0 {
+		s.problem("kube-api-qps", "%v: want a number above zero", kubeQPS)
+	}
+	s.atLeast("kube-api-burst", kubeBurst, 1)
+	s.logLevel("log-level", logLevel)
+	kube := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
+	if code := s.report(stderr); code != 0 {
+		return code
+	}
 
 	log := newLogger(stderr, logLevel)
-	kube, err := kubeClient(kubeconfig, kubeQPS, kubeBurst)
-	if err != nil {
-		return fail("%v", err)
-	}
 	o.Kube, o.Log = kube, log
 	srv, err := webhook.New(o)
 	if err != nil {
-		return fail("%v", err)
+		s.include(err)
+		return s.report(stderr)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -3,7 +3,6 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -76,10 +75,10 @@ func adminError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeAdmin(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
-func readAdminBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+func (e *Emulator) readAdminBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := e.readBodyBounded(w, r)
 	if err != nil {
-		return fmt.Errorf("read body: %w", err)
+		return err
 	}
 	return DecodeJSON(body, v)
 }
@@ -115,7 +114,7 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			Action string `json:"action"`
 			Fault  Fault  `json:"fault"`
 		}
-		if err := readAdminBody(r, &req); err != nil {
+		if err := e.readAdminBody(w, r, &req); err != nil {
 			adminError(w, 400, "%v", err)
 			return
 		}
@@ -132,7 +131,7 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Mode string `json:"mode"`
 		}
-		if err := readAdminBody(r, &req); err != nil {
+		if err := e.readAdminBody(w, r, &req); err != nil {
 			adminError(w, 400, "%v", err)
 			return
 		}
@@ -152,7 +151,7 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			Stock     map[string]int `json:"stock"`
 			Unlimited bool           `json:"unlimited"`
 		}
-		if err := readAdminBody(r, &req); err != nil {
+		if err := e.readAdminBody(w, r, &req); err != nil {
 			adminError(w, 400, "%v", err)
 			return
 		}
@@ -182,7 +181,7 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			Advance time.Duration `json:"advance"`
 			Set     string        `json:"set"`
 		}
-		if err := readAdminBody(r, &req); err != nil {
+		if err := e.readAdminBody(w, r, &req); err != nil {
 			adminError(w, 400, "%v", err)
 			return
 		}
@@ -202,7 +201,7 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			Action  string     `json:"action"`
 			Limit   *RateLimit `json:"limit"`
 		}
-		if err := readAdminBody(r, &req); err != nil {
+		if err := e.readAdminBody(w, r, &req); err != nil {
 			adminError(w, 400, "%v", err)
 			return
 		}

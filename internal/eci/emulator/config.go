@@ -64,6 +64,16 @@ type Config struct {
 	SignatureWindow time.Duration `json:"signatureWindow,omitempty"`
 	// HostID is the HostId of error bodies; default "eci.aliyuncs.com".
 	HostID string `json:"hostId,omitempty"`
+	// ReadTimeout bounds, separately, how long a client may take to send
+	// a request's headers and its body. A stalled header read closes the
+	// connection; a stalled body is answered 408 RequestTimeout and the
+	// connection closed. It never cuts short a request the emulator holds
+	// (OutageHang, fault latency) nor an exec websocket session.
+	// Default 30s; negative = no limit.
+	ReadTimeout time.Duration `json:"readTimeout,omitempty"`
+	// IdleTimeout closes keep-alive connections that carry no request for
+	// this long. Default 2 minutes; negative = no limit.
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty"`
 	// Logf receives one line per request and notable events; nil = silent.
 	Logf func(format string, args ...any) `json:"-"`
 }
@@ -249,6 +259,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	if c.HostID == "" {
 		c.HostID = "eci.aliyuncs.com"
 	}
+	c.ReadTimeout = durOr(c.ReadTimeout, 30*time.Second)
+	c.IdleTimeout = durOr(c.IdleTimeout, 2*time.Minute)
 	seenAK := map[string]bool{}
 	for _, cr := range c.Credentials {
 		if cr.AccessKeyID == "" || cr.AccessKeySecret == "" {

@@ -107,9 +107,14 @@ func (e *Emulator) Start(addr string) error {
 	}
 	e.ln = ln
 	e.addr = ln.Addr().String()
+	// Headers are bounded here; bodies get their own deadline, set only
+	// while a handler reads one (readBodyBounded). No Server.ReadTimeout
+	// or WriteTimeout: a held request (OutageHang, fault latency) and an
+	// exec websocket session must not run under a connection deadline.
 	e.srv = &http.Server{
 		Handler:           e,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: e.cfg.ReadTimeout,
+		IdleTimeout:       e.cfg.IdleTimeout,
 	}
 	e.serveErr = make(chan error, 1)
 	go func() { e.serveErr <- e.srv.Serve(ln) }()

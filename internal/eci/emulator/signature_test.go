@@ -44,6 +44,22 @@ func baseParams(e *Emulator, action string) map[string]string {
 
 func doRaw(t *testing.T, e *Emulator, rc rawCall) apiResult {
 	t.Helper()
+	resp, err := http.DefaultClient.Do(newRawRequest(t, e, rc))
+	if err != nil {
+		t.Fatalf("raw request: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := apiResult{Status: resp.StatusCode}
+	if err := json.Unmarshal(body, &out.Body); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	return out
+}
+
+// newRawRequest builds and signs the request of rc.
+func newRawRequest(t *testing.T, e *Emulator, rc rawCall) *http.Request {
+	t.Helper()
 	if rc.method == "" {
 		rc.method = http.MethodPost
 	}
@@ -74,17 +90,7 @@ func doRaw(t *testing.T, e *Emulator, rc rawCall) apiResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("raw request: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	out := apiResult{Status: resp.StatusCode}
-	if err := json.Unmarshal(body, &out.Body); err != nil {
-		t.Fatalf("body %q: %v", body, err)
-	}
-	return out
+	return req
 }
 
 func serverErr(t *testing.T, err error) *sdkerrors.ServerError {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -44,10 +46,44 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveExecWebsocket(w, r)
 		return
 	}
+	// A refusing outage drops the connection before anything is read; a
+	// hanging one holds the request once its body has been read, so a
+	// stalled body cannot hide behind the outage.
+	if mode, _ := e.faults.outageState(); mode == OutageRefuse {
+		dropConnection(w)
+		return
+	}
+	body, bodyErr := e.readBodyBounded(w, r)
 	if e.holdForOutage(w, r) {
 		return
 	}
-	e.serveAPI(w, r)
+	e.serveAPI(w, r, body, bodyErr)
+}
+
+// errBodyTimeout marks a request body that did not arrive in time.
+var errBodyTimeout = errors.New("request body not received in time")
+
+// readBodyBounded reads the request body (readBody) under a read deadline
+// of Config.ReadTimeout. On success the deadline is lifted again, so
+// nothing that follows on the connection (a request held by OutageHang,
+// the wait for the next request) runs under it. On a timeout the deadline
+// stays, the answer says "Connection: close", and the server drops the
+// connection instead of waiting for the rest of the body.
+func (e *Emulator) readBodyBounded(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	d := e.cfg.ReadTimeout
+	if d <= 0 || r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet {
+		return readBody(r)
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(d))
+	body, err := readBody(r)
+	var ne net.Error
+	if err != nil && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) {
+		w.Header().Set("Connection", "close")
+		return nil, fmt.Errorf("%w within %s", errBodyTimeout, d)
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return body, err
 }
 
 // holdForOutage applies the current outage; true means the request was
@@ -158,7 +194,7 @@ type call struct {
 
 type actionFunc func(c *call) (any, *apiError)
 
-func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
+func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, body []byte, bodyErr error) {
 	start := time.Now()
 	reqID := newRequestID()
 	action := "<none>"
@@ -173,7 +209,11 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(newErr(http.StatusMethodNotAllowed, "UnsupportedHTTPMethod", "This http method is not supported."))
 		return
 	}
-	body, err := readBody(r)
+	if errors.Is(bodyErr, errBodyTimeout) {
+		fail(newErr(http.StatusRequestTimeout, "RequestTimeout", "The request body was not received in time: %v.", bodyErr))
+		return
+	}
+	err := bodyErr
 	var req *apiRequest
 	if err == nil {
 		req, err = parseRequest(r, body)

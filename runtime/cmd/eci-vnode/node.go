@@ -53,10 +53,13 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.Var(&capacity, "capacity", "resource=quantity,... advertised capacity (cpu, memory, pods, ephemeral-storage, nvidia.com/gpu, custom)")
 	fs.Var(&labels, "node-labels", "k=v,... extra node labels")
 	fs.StringVar(&cfg.NodeIP, "node-ip", getenv("POD_IP"), "address the node reports (default $POD_IP)")
-	fs.DurationVar(&cfg.StatusPollFast, "status-poll-fast", time.Second, "status poll interval while pods change")
-	fs.DurationVar(&cfg.StatusPollSlow, "status-poll-slow", 10*time.Second, "status poll interval while pods are steady")
+	fs.DurationVar(&cfg.StatusPollFast, "status-poll-fast", time.Second, "how often ECI is asked which instances changed")
+	fs.DurationVar(&cfg.StatusPollSlow, "status-poll-slow", 30*time.Second, "how often every instance of the VNode is listed, at least")
+	fs.Float64Var(&cfg.ReadBudgetShare, "eci-read-share", 0.5, "share of the account's ECI read quotas this VNode may use, above 0 and at most 1 (the quotas are per account)")
 	fs.DurationVar(&cfg.OrphanGracePeriod, "orphan-grace-period", 2*time.Minute, "how long an instance without a pod is kept before deletion")
 	fs.DurationVar(&cfg.ECIHealthInterval, "eci-health-interval", 15*time.Second, "how often the node checks that ECI answers")
+	fs.DurationVar(&cfg.ECIUnreachableAfter, "eci-unreachable-after", time.Minute, "how long ECI must fail every check before the node says it is unreachable and takes no new pods")
+	fs.IntVar(&cfg.ECIUnreachableChecks, "eci-unreachable-checks", 3, "failed checks in a row needed as well before ECI counts as unreachable")
 	fs.IntVar(&cfg.Workers, "create-workers", 10, "concurrent instance creations")
 	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG, else the in-cluster configuration)")
 	fs.Float64Var(&kubeQPS, "kube-api-qps", 100, "Kubernetes API queries per second")
@@ -89,6 +92,11 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	s.positive("status-poll-slow", cfg.StatusPollSlow)
 	s.positive("orphan-grace-period", cfg.OrphanGracePeriod)
 	s.positive("eci-health-interval", cfg.ECIHealthInterval)
+	s.positive("eci-unreachable-after", cfg.ECIUnreachableAfter)
+	s.atLeast("eci-unreachable-checks", cfg.ECIUnreachableChecks, 1)
+	if cfg.ReadBudgetShare <= 0 || cfg.ReadBudgetShare > 1 {
+		s.problem("eci-read-share", "%v: want a share above 0 and at most 1, e.g. 0.5 for half the account's read quota", cfg.ReadBudgetShare)
+	}
 	s.atLeast("create-workers", cfg.Workers, 1)
 	if kubeQPS <= 0 {
 		s.problem("kube-api-qps", "%v: want a number above zero", kubeQPS)

@@ -59,7 +59,7 @@ func actDeleteContainerGroup(c *call) (any, *apiError) {
 	default:
 		g.prevStatus = g.status
 		g.status = stTerminating
-		g.lastChange = c.now
+		g.changed(c.now)
 		grace := c.e.cfg.Lifecycle.Terminating
 		if g.spec.TerminationGrace < grace {
 			grace = g.spec.TerminationGrace
@@ -94,7 +94,7 @@ func actRestartContainerGroup(c *call) (any, *apiError) {
 	c.tokenSeen(g.id)
 	g.prevStatus = g.status
 	g.status = stRestarting
-	g.lastChange = c.now
+	g.changed(c.now)
 	g.phaseUntil = c.now.Add(c.e.cfg.Lifecycle.Restarting)
 	g.touch()
 	// ActiveDeadlineSeconds keeps counting from the first start: a restart
@@ -190,7 +190,7 @@ func actUpdateContainerGroup(c *call) (any, *apiError) {
 	g.pendingUpdate = &next
 	g.prevStatus = g.status
 	g.status = stUpdating
-	g.lastChange = c.now
+	g.changed(c.now)
 	g.phaseUntil = c.now.Add(c.e.cfg.Lifecycle.Updating)
 	g.touch()
 	g.refreshConditions(c.now)

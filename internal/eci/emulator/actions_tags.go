@@ -2,29 +2,47 @@ package emulator
 
 import (
 	"net/http"
+	"slices"
 	"sort"
+	"time"
 )
 
-// taggable returns a pointer to the tag list of one resource.
-func (c *call) taggable(typ, id string) (*[]tag, *apiError) {
+// tagTarget is the tag list of one resource, and for a container group
+// the group (whose view changes with its tags).
+type tagTarget struct {
+	tags  *[]tag
+	group *group
+}
+
+// set replaces the tags; a container group whose tags really change is
+// stamped as changed (DescribeContainerGroupStatus SinceSecond).
+func (tt tagTarget) set(tags []tag, now time.Time) {
+	if tt.group != nil && !slices.Equal(*tt.tags, tags) {
+		tt.group.changed(now)
+	}
+	*tt.tags = tags
+}
+
+// taggable returns the tag list of one resource.
+func (c *call) taggable(typ, id string) (tagTarget, *apiError) {
 	s := c.e.st
 	switch typ {
 	case "ContainerGroup":
 		if g, ok := s.groups[id]; ok && !g.gone {
-			return &g.tags, nil
+			return tagTarget{tags: &g.tags, group: g}, nil
 		}
 	case "VirtualNode":
 		if v, ok := s.vnodes[id]; ok {
-			return &v.tags, nil
+			return tagTarget{tags: &v.tags}, nil
 		}
 	case "ImageCache":
 		if ic, ok := s.caches[id]; ok {
-			return &ic.tags, nil
+			return tagTarget{tags: &ic.tags}, nil
 		}
 	case "DataCache":
 		// Data caches are not emulated: every ID is unknown.
 	}
-	return nil, errNotFound("InvalidResourceId.NotFound", "The specified %s %q does not exist.", typ, id)
+	return tagTarget{}, errNotFound("InvalidResourceId.NotFound", "The specified %s %q does not exist.", typ, id)
 }
 
 func readResourceType(c *call) string {
@@ -59,21 +77,21 @@ func actTagResources(c *call) (any, *apiError) {
 	if c.rd.err != nil {
 		return nil, nil
 	}
-	var targets []*[]tag
+	var targets []tagTarget
 	var merged [][]tag
 	for _, id := range ids {
 		t, ae := c.taggable(typ, id)
 		if ae != nil {
 			return nil, ae
 		}
-		m, ae := mergeTags(*t, tags)
+		m, ae := mergeTags(*t.tags, tags)
 		if ae != nil {
 			return nil, ae
 		}
 		targets, merged = append(targets, t), append(merged, m)
 	}
 	for i, t := range targets {
-		*t = merged[i]
+		t.set(merged[i], c.now)
 	}
 	return struct{}{}, nil
 }
@@ -95,7 +113,7 @@ func actUntagResources(c *call) (any, *apiError) {
 	case !all && len(keys) == 0:
 		return nil, errMissing("TagKey.1")
 	}
-	var targets []*[]tag
+	var targets []tagTarget
 	for _, id := range ids {
 		t, ae := c.taggable(typ, id)
 		if ae != nil {
@@ -105,12 +123,12 @@ func actUntagResources(c *call) (any, *apiError) {
 	}
 	for _, t := range targets {
 		var kept []tag
-		for _, tg := range *t {
+		for _, tg := range *t.tags {
 			if !all && !contains(keys, tg.Key) {
 				kept = append(kept, tg)
 			}
 		}
-		*t = kept
+		t.set(kept, c.now)
 	}
 	return struct{}{}, nil
 }

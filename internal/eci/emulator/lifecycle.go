@@ -30,7 +30,7 @@ func (g *group) advance(now time.Time, s *state) {
 			return
 		}
 		fire(t)
-		g.lastChange = t
+		g.changed(t)
 		g.refreshConditions(t)
 		if g.gone {
 			return
@@ -41,6 +41,18 @@ func (g *group) advance(now time.Time, s *state) {
 // touch forgets the cached next-transition time after a handler changed
 // the group.
 func (g *group) touch() { g.wakeKnown = false }
+
+// changed records that the group's DescribeContainerGroups view changed at
+// t: a transition's due time (not the later request that applied it), or
+// the time of the call that changed the group. It is what
+// DescribeContainerGroupStatus SinceSecond selects on. Every transition
+// counts: each one changes a status, a container state, readiness, a
+// restart count, a condition or the events.
+func (g *group) changed(t time.Time) {
+	if t.After(g.lastChange) {
+		g.lastChange = t
+	}
+}
 
 func earliest(t time.Time, fire func(time.Time), ct time.Time, cfire func(time.Time)) (time.Time, func(time.Time)) {
 	if ct.IsZero() || cfire == nil {
@@ -123,7 +135,7 @@ func (g *group) endPhase(t time.Time, s *state) {
 func (g *group) setStatus(t time.Time, st string) {
 	if g.status != st {
 		g.status = st
-		g.lastChange = t
+		g.changed(t)
 	}
 }
 

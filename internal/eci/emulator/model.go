@@ -223,7 +223,7 @@ type group struct {
 	pendingTimeoutAt       time.Time // MaxPendingMinute
 	finishedAt             time.Time
 	succeededAt, failedAt  time.Time
-	lastChange             time.Time
+	lastChange             time.Time // when the Describe view last changed (see changed)
 	conds                  map[string]condition
 	pendingUpdate          *groupSpec
 	pendingCPU, pendingMem float64

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ type rig struct {
 	kube   *fake.Clientset
 }
 
-func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config)) *rig {
+func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config), wrap ...func(ECI) ECI) *rig {
 	t.Helper()
 	cfg.Logf = func(string, ...any) {}
 	if cfg.Lifecycle == (emulator.LifecycleConfig{}) {
@@ -56,8 +57,12 @@ func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config)) *rig {
 	r := &rig{t: t, emu: emu, client: client, kube: fake.NewClientset()}
 	// No pod lister: the status writer then reads each pod from the fake
 	// API server, which has every status written so far.
+	var api ECI = client
+	for _, w := range wrap {
+		api = w(api)
+	}
 	r.p = NewProvider(ncfg, ProviderDeps{
-		ECI: client, Resolver: translate.Listers{
+		ECI: api, Resolver: translate.Listers{
 			ConfigMapLister: corev1listers.NewConfigMapLister(idx), SecretLister: corev1listers.NewSecretLister(idx),
 			ServiceLister: corev1listers.NewServiceLister(idx), PersistentVolumeClaimLister: corev1listers.NewPersistentVolumeClaimLister(idx),
 			PersistentVolumeLister: corev1listers.NewPersistentVolumeLister(idx),
@@ -243,5 +248,49 @@ func TestAnInstanceDeletedBehindOurBackFailsThePod(t *testing.T) {
 	p := r.waitFor(pod, "failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
 	if p.Status.Reason != ReasonInstanceNotFound {
 		t.Fatalf("reason %q, want %s", p.Status.Reason, ReasonInstanceNotFound)
+	}
+}
+
+// hidingECI answers complete listings without one instance, as an
+// eventually consistent listing may; reads by ID still find it.
+type hidingECI struct {
+	ECI
+	mu   sync.Mutex
+	hide string
+}
+
+func (h *hidingECI) DescribeAllContainerGroups(ctx context.Context, req *eci.DescribeContainerGroupsRequest) ([]eci.ContainerGroup, error) {
+	gs, err := h.ECI.DescribeAllContainerGroups(ctx, req)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(req.ContainerGroupIDs) > 0 || h.hide == "" {
+		return gs, err
+	}
+	var out []eci.ContainerGroup
+	for _, g := range gs {
+		if g.ContainerGroupID != h.hide {
+			out = append(out, g)
+		}
+	}
+	return out, err
+}
+
+func TestAnInstanceMissingFromAListingIsCheckedByIDBeforeThePodFails(t *testing.T) {
+	var hiding *hidingECI
+	r := newRig(t, emulator.Config{}, func(c *Config) { c.InstanceLostGracePeriod = 10 * time.Millisecond },
+		func(e ECI) ECI { hiding = &hidingECI{ECI: e}; return hiding })
+	pod := unitPod("flaky-listing", nil)
+	r.create(pod)
+	r.waitFor(pod, "running", running)
+	for _, g := range r.instances() {
+		hiding.mu.Lock()
+		hiding.hide = g.ContainerGroupID
+		hiding.mu.Unlock()
+	}
+	// Several complete listings miss the instance (--status-poll-slow 200ms).
+	time.Sleep(time.Second)
+	p := r.waitFor(pod, "still running", func(*corev1.Pod) bool { return true })
+	if p.Status.Phase != corev1.PodRunning {
+		t.Fatalf("phase %s reason %q after listings missed a live instance; a read by ID finds it, so the pod must keep running", p.Status.Phase, p.Status.Reason)
 	}
 }

@@ -145,6 +145,9 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	client, err := eci.New(eci.Config{
 		Region: cfg.Region, Endpoint: endpoint, Scheme: scheme, CredentialSource: creds,
 		UserAgent: "eci-vnode/" + version, Getenv: getenv, Observer: metrics,
+		// The status path's reads stay within --eci-read-share of the
+		// account's quotas, every attempt and retry included.
+		RateLimits: cfg.ReadRateLimits(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "eci-vnode node: create the ECI client: %s\n", oneLine(err.Error()))

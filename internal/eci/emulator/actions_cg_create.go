@@ -300,16 +300,14 @@ func actCreateContainerGroup(c *call) (any, *apiError) {
 		}
 	}
 	for _, cs := range gs.InitContainers {
-		g.inits = append(g.inits, &ctr{spec: cs, beh: c.e.cfg.behaviourFor(cs.Image, true), init: true,
-			cur: ctrState{State: "Waiting", Reason: "PodInitializing"}})
+		g.inits = append(g.inits, newCtr(&c.e.cfg, cs, true, "PodInitializing"))
 	}
 	for _, cs := range gs.Containers {
 		reason := "ContainerCreating"
 		if len(gs.InitContainers) > 0 {
 			reason = "PodInitializing"
 		}
-		g.containers = append(g.containers, &ctr{spec: cs, beh: c.e.cfg.behaviourFor(cs.Image, false),
-			cur: ctrState{State: "Waiting", Reason: reason}})
+		g.containers = append(g.containers, newCtr(&c.e.cfg, cs, false, reason))
 	}
 	g.refreshConditions(c.now)
 	s.groups[g.id] = g

@@ -279,8 +279,7 @@ func (g *group) applyUpdate(t time.Time, s *state) {
 				out = append(out, keep)
 				continue
 			}
-			n := &ctr{spec: cs, beh: s.cfg.behaviourFor(cs.Image, init), init: init,
-				cur: ctrState{State: "Waiting", Reason: "ContainerCreating"}}
+			n := newCtr(s.cfg, cs, init, "ContainerCreating")
 			if keep != nil {
 				if keep.phase == phRunning {
 					keep.terminate(t, 137, "Updating", "", 9)

@@ -26,10 +26,10 @@ func (r *logRun) lines(from, to time.Time, tail int) []logLine {
 		end = r.End
 	}
 	var out []logLine
-	for i, l := range r.Lines {
-		t := r.Start.Add(time.Duration(i)) // keep order among same-instant lines
+	for _, l := range r.Out {
+		t := r.Start.Add(l.At)
 		if !t.Before(from) && !t.After(end) {
-			out = append(out, logLine{t, l})
+			out = append(out, logLine{t, l.Text})
 		}
 	}
 	if r.Every > 0 && !end.Before(r.Start) {

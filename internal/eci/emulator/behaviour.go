@@ -5,9 +5,12 @@ import (
 	"time"
 )
 
-// ImageBehaviour is what a container running an image does. The emulator
-// learns it only from its configuration (Config.Images), never from the
-// pod spec, so tests state their assumptions in one place.
+// ImageBehaviour is what a container running an image does. It comes from
+// the configuration: Config.Images for a configured image, whose
+// behaviour wins over the container's command, else DefaultImage or
+// DefaultInitImage, whose process part (logs, run time, exit) a container
+// command the interpreter can run replaces (see program.go and README.md,
+// "Container processes").
 type ImageBehaviour struct {
 	// PullDuration overrides Lifecycle.ImagePull for this image
 	// (negative = instant).
@@ -58,22 +61,37 @@ func imageKey(image string) string {
 	return image
 }
 
-// behaviourFor returns the configured behaviour of an image.
-func (cfg *Config) behaviourFor(image string, init bool) ImageBehaviour {
+// behaviourFor returns the behaviour of an image and whether
+// Config.Images configures it (otherwise it is a default, and the
+// container's own command may decide what its process does).
+func (cfg *Config) behaviourFor(image string, init bool) (ImageBehaviour, bool) {
 	if b, ok := cfg.Images[image]; ok {
-		return b
+		return b, true
 	}
 	if b, ok := cfg.Images[imageKey(image)]; ok {
-		return b
+		return b, true
 	}
 	if init {
 		if cfg.DefaultInitImage != nil {
-			return *cfg.DefaultInitImage
+			return *cfg.DefaultInitImage, false
 		}
-		return defaultInitBehaviour()
+		return defaultInitBehaviour(), false
 	}
 	if cfg.DefaultImage != nil {
-		return *cfg.DefaultImage
+		return *cfg.DefaultImage, false
 	}
-	return ImageBehaviour{} // run forever
+	return ImageBehaviour{}, false // run forever
+}
+
+// imagePullError is the configured PullError of an image ("" = none).
+func (cfg *Config) imagePullError(image string) string {
+	b, _ := cfg.behaviourFor(image, false)
+	return b.PullError
+}
+
+// newCtr is a container of a group that has not started yet.
+func newCtr(cfg *Config, spec containerSpec, init bool, waitReason string) *ctr {
+	beh, configured := cfg.behaviourFor(spec.Image, init)
+	return &ctr{spec: spec, beh: beh, configured: configured, init: init,
+		cur: ctrState{State: "Waiting", Reason: waitReason}}
 }

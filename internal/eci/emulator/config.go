@@ -37,8 +37,11 @@ type Config struct {
 	Lifecycle LifecycleConfig `json:"lifecycle,omitzero"`
 	// Images maps an image reference to its behaviour. A key matches the
 	// image exactly, or without its tag/digest ("nginx" matches
-	// "nginx:1.25"). Unmatched app containers use DefaultImage, unmatched
-	// init containers DefaultInitImage.
+	// "nginx:1.25"). A configured image's behaviour wins over the
+	// container's command. For other images a command the shell
+	// interpreter can run decides the process (README.md, "Container
+	// processes"); otherwise app containers use DefaultImage, init
+	// containers DefaultInitImage.
 	Images           map[string]ImageBehaviour `json:"images,omitempty"`
 	DefaultImage     *ImageBehaviour           `json:"defaultImage,omitempty"`
 	DefaultInitImage *ImageBehaviour           `json:"defaultInitImage,omitempty"`

@@ -129,7 +129,7 @@ func actCreateImageCache(c *call) (any, *apiError) {
 		size: size, retention: retention, created: c.now, creatingAt: c.now.Add(total / 4), readyAt: c.now.Add(total),
 		tags: tags, resourceGroup: p.Get("ResourceGroupId").String()}
 	for _, im := range images {
-		if c.e.cfg.behaviourFor(im, false).PullError != "" && ic.failImage == "" {
+		if c.e.cfg.imagePullError(im) != "" && ic.failImage == "" {
 			ic.failImage = im
 		}
 	}

@@ -266,12 +266,13 @@ func (g *group) startProcess(c *ctr, t time.Time, s *state) {
 	c.phase = phRunning
 	c.everStarted = true
 	c.cur = ctrState{State: "Running", StartedAt: t}
-	c.runs = append(c.runs, &logRun{Start: t, Lines: c.beh.Logs, Every: c.beh.LogEvery, EveryLine: c.beh.LogLine})
+	c.plan = g.planProcess(c)
+	c.runs = append(c.runs, &logRun{Start: t, Out: c.plan.out, Every: c.plan.every, EveryLine: c.plan.everyLine})
 	if len(c.runs) > 2 {
 		c.runs = c.runs[len(c.runs)-2:]
 	}
-	if c.beh.RunFor > 0 {
-		c.nextAt = t.Add(c.beh.RunFor)
+	if !c.plan.forever {
+		c.nextAt = t.Add(c.plan.runFor)
 	}
 	c.ready = false
 	c.readyAt = time.Time{}
@@ -308,10 +309,10 @@ func (c *ctr) terminate(t time.Time, code int, reason, msg string, signal int) {
 	c.ready, c.readyAt = false, time.Time{}
 }
 
-// processExited applies the image behaviour's exit and the restart policy.
+// processExited applies the process's exit and the restart policy.
 func (g *group) processExited(c *ctr, t time.Time, s *state) {
-	code, reason := c.beh.ExitCode, "Completed"
-	if c.beh.OOMKilled {
+	code, reason := c.plan.exitCode, "Completed"
+	if c.plan.oom {
 		code, reason = 137, "OOMKilled"
 		g.addEvent(t, "Warning", "OOMKilled", "Out of memory", "EciService", c.spec.Name)
 	} else if code != 0 {

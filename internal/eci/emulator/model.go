@@ -171,15 +171,23 @@ type ctrState struct {
 // logRun is the output of one container process.
 type logRun struct {
 	Start, End time.Time // End zero while running
-	Lines      []string
+	Out        []logEntry
 	Every      time.Duration
 	EveryLine  string
+}
+
+// logEntry is one line of a process's output, At after it started.
+type logEntry struct {
+	At   time.Duration
+	Text string
 }
 
 // ctr is one container at run time.
 type ctr struct {
 	spec         containerSpec
 	beh          ImageBehaviour
+	configured   bool        // beh comes from Config.Images, not a default
+	plan         processPlan // what the current (or last) run does
 	init         bool
 	phase        int
 	nextAt       time.Time // next phase deadline (zero = none)

@@ -10,19 +10,26 @@ import (
 	"strings"
 )
 
-// shell is the small deterministic command interpreter behind exec. It
+// shell is the small deterministic command interpreter behind exec, and
+// behind a container's own command (program.go, where sim is set). It
 // knows a container's environment, hostname, working directory and files
 // (config file volumes and Config.Images[...].Files); it never runs a real
 // process. Supported: echo [-n], cat [file...], env, printenv [name],
-// hostname, pwd, ls [dir], true, false, sleep N (returns at once),
-// exit [N], and sh/bash -c "<script>" or an interactive sh reading lines
-// from stdin. Scripts support ';', '&&', '||', single/double quotes,
-// backslash escapes and $NAME / ${NAME} expansion.
+// hostname, pwd, ls [dir], true, false, sleep N (returns at once in exec;
+// takes virtual time in a container's command), exit [N], and sh/bash -c
+// "<script>" or an interactive sh reading lines from stdin. Scripts
+// support ';', '&&', '||', single/double quotes, backslash escapes and
+// $NAME / ${NAME} expansion.
 type shell struct {
 	env      []envVar // in order
 	hostname string
 	workdir  string
 	files    map[string]string
+	// sim is set when the shell runs a container's own command rather
+	// than an exec session (see program.go): sleep takes virtual time,
+	// and shell features the interpreter lacks abort the run.
+	sim             *simulation
+	errexit, xtrace bool // set -e / set -x (container commands only)
 }
 
 // exitRequest unwinds a script when "exit" runs.
@@ -54,6 +61,11 @@ func (sh *shell) lookupEnv(k string) (string, bool) {
 func (sh *shell) exec(argv []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) int {
 	if len(argv) == 0 {
 		return 0
+	}
+	if sh.sim != nil {
+		if code, handled := sh.simExec(argv, stdin, stdout, stderr); handled {
+			return code
+		}
 	}
 	name := path.Base(argv[0])
 	args := argv[1:]

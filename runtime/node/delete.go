@@ -29,10 +29,16 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	keepWritten(t.pod, written)
 	prev := t.state
 	t.state = stateDeleting
+	t.transitional = true
 	hasInstance := t.instanceID != ""
 	p.mu.Unlock()
 
+	force := pod.DeletionGracePeriodSeconds != nil && *pod.DeletionGracePeriodSeconds == 0
 	switch {
+	case prev == stateDeleting && !force:
+		// virtual-kubelet hands a deleted pod over more than once; the
+		// delete is under way. Only a forced delete is worth a second call.
+		return nil
 	case prev == stateCreating:
 		// processCreate sees stateDeleting when its call returns and deletes
 		// the instance it made.

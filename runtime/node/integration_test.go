@@ -37,7 +37,8 @@ const (
 // ground is one real control plane, one ECI emulator and the eci-vnode
 // binary built from this checkout, shared by the subtests below.
 type ground struct {
-	t    *testing.T
+	t    *testing.T // the running (sub)test
+	root *testing.T // the test that owns the sandbox; runtimes are cleaned up with it
 	sb   *sandbox.Sandbox
 	kube kubernetes.Interface
 	emu  *emulator.Emulator
@@ -70,7 +71,7 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 	}
 	t.Cleanup(client.CloseIdleConnections)
 	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1})
-	g := &ground{t: t, sb: sb, kube: sb.Client(), emu: emu, eci: client, bin: sb.Tools().ECIVNode, dir: t.TempDir()}
+	g := &ground{t: t, root: t, sb: sb, kube: sb.Client(), emu: emu, eci: client, bin: sb.Tools().ECIVNode, dir: t.TempDir()}
 
 	started := time.Now()
 	rt := g.startRuntime("vnode-1", "rt-a")
@@ -267,10 +268,16 @@ func (g *ground) startRuntime(nodeName, name string, extra ...string) *runtimePr
 		t.Fatalf("start eci-vnode: %v", err)
 	}
 	rp := &runtimeProc{name: name, cmd: cmd, log: logPath}
-	t.Cleanup(func() {
+	owner := g.root
+	if owner == nil {
+		owner = t
+	}
+	// A runtime outlives the subtest that started it; its log is worth
+	// reading whenever the test that owns it fails.
+	owner.Cleanup(func() {
 		rp.kill()
 		f.Close()
-		if t.Failed() {
+		if owner.Failed() {
 			b, _ := os.ReadFile(logPath)
 			var keep []string
 			for _, l := range strings.Split(string(b), "\n") {
@@ -281,7 +288,7 @@ func (g *ground) startRuntime(nodeName, name string, extra ...string) *runtimePr
 			if len(keep) > 80 {
 				keep = keep[len(keep)-80:]
 			}
-			t.Logf("---- %s log (info and above, last 80) ----\n%s", name, strings.Join(keep, "\n"))
+			owner.Logf("---- %s log (info and above, last 80) ----\n%s", name, strings.Join(keep, "\n"))
 		}
 	})
 	return rp

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,16 +43,28 @@ type OwnedTags struct {
 //
 // Pods without an instance (queued, waiting for a ConfigMap, refused) cost
 // no reads at all.
+//
+// A poke (a create or delete just happened) brings the next round forward,
+// but rounds never come closer than half of StatusPollFast: a burst of
+// deletes must not turn into a burst of rounds.
 func (p *Provider) runPoller(ctx context.Context) {
 	for {
+		began := time.Now()
 		p.pollOnce(ctx)
-		timer := time.NewTimer(p.cfg.StatusPollFast)
+		timer := time.NewTimer(p.cfg.StatusPollFast - time.Since(began))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return
 		case <-p.poke:
 			timer.Stop()
+			if gap := p.cfg.StatusPollFast/2 - time.Since(began); gap > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(gap):
+				}
+			}
 		case <-timer.C:
 		}
 	}
@@ -63,12 +76,18 @@ func (p *Provider) pollOnce(ctx context.Context) {
 	now := p.now()
 	p.mu.Lock()
 	due := now.Sub(p.lastFull) >= p.fullInterval()
-	p.mu.Unlock()
 	select {
 	case <-p.inventory:
 	default:
 		due = true
 	}
+	if due && p.fullFailures > 0 {
+		// Failing listings are retried with back-off (an outage must not
+		// turn every round into a listing), the changes feed in between.
+		wait := p.cfg.StatusPollFast << min(p.fullFailures, 10)
+		due = now.Sub(p.lastFullTry) >= min(wait, p.cfg.StatusPollSlow)
+	}
+	p.mu.Unlock()
 	if due {
 		p.fullRound(ctx, now)
 		return
@@ -100,13 +119,22 @@ func (p *Provider) fullRound(ctx context.Context, start time.Time) {
 		WithEvent: true,
 	})
 	p.metrics.pollDuration.WithLabelValues("full").Observe(p.now().Sub(start).Seconds())
+	p.mu.Lock()
+	p.lastFullTry = start
+	if err != nil {
+		p.fullFailures++
+	} else {
+		p.fullFailures = 0
+	}
+	p.mu.Unlock()
 	if err != nil {
 		if ctx.Err() == nil {
 			p.metrics.polls.WithLabelValues("full", "error").Inc()
-			p.log.Warn("listing this VNode's ECI instances failed; keeping the last known pod statuses", "err", oneLine(err))
+			p.readFailed("listing this VNode's ECI instances", err)
 		}
 		return
 	}
+	p.readWorks()
 	p.metrics.polls.WithLabelValues("full", "ok").Inc()
 	if !p.reconcile(ctx, groups, nil) {
 		return // the inventory waits for the pod informer
@@ -120,7 +148,7 @@ func (p *Provider) fullRound(ctx context.Context, start time.Time) {
 // created or deleted, or are in transition and were not read for a while.
 func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 	p.mu.Lock()
-	watched := map[string]bool{}
+	watched := map[string]*tracked{}
 	ids := map[string]bool{}
 	for _, t := range p.byUID {
 		if t.instanceID == "" {
@@ -131,8 +159,8 @@ func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 		default:
 			continue
 		}
-		watched[t.instanceID] = true
-		if t.state != stateCreated || t.transitional && start.Sub(t.lastRead) >= p.cfg.transitionRecheck() {
+		watched[t.instanceID] = t
+		if t.state == stateAdopting || t.transitional && start.Sub(t.lastRead) >= p.cfg.transitionRecheck() {
 			ids[t.instanceID] = true
 		}
 	}
@@ -159,17 +187,29 @@ func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 	if err != nil {
 		if ctx.Err() == nil {
 			p.metrics.polls.WithLabelValues("changes", "error").Inc()
-			p.log.Warn("querying ECI for changed instances failed; the next query covers the gap", "err", oneLine(err))
+			p.readFailed("querying ECI for changed instances", err)
 		}
 		return
 	}
+	p.readWorks()
 	p.metrics.polls.WithLabelValues("changes", "ok").Inc()
-	for _, c := range changed {
-		if watched[c.ContainerGroupID] {
-			ids[c.ContainerGroupID] = true
-		}
-	}
+	// A change stays in the feed for the whole window, so the same change
+	// comes back in the next rounds: it is read again only when the feed's
+	// view of the instance differs from the one last read.
+	prints := map[string]string{}
 	p.mu.Lock()
+	for _, c := range changed {
+		t := watched[c.ContainerGroupID]
+		if t == nil {
+			continue
+		}
+		fp := feedPrint(c)
+		if t.feedPrint == fp && !ids[c.ContainerGroupID] {
+			continue
+		}
+		ids[c.ContainerGroupID] = true
+		prints[c.ContainerGroupID] = fp
+	}
 	p.lastChanges = start
 	p.mu.Unlock()
 	if len(ids) == 0 {
@@ -186,17 +226,67 @@ func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 	if err != nil {
 		if ctx.Err() == nil {
 			p.metrics.polls.WithLabelValues("targeted", "error").Inc()
-			p.log.Warn("describing changed ECI instances failed; retrying in the next round", "instances", len(list), "err", oneLine(err))
+			p.readFailed("describing changed ECI instances", err)
 		}
 		return
 	}
+	p.readWorks()
 	p.metrics.polls.WithLabelValues("targeted", "ok").Inc()
 	p.mu.Lock()
 	for _, id := range list {
 		delete(p.readSoon, id)
+		if t := watched[id]; t != nil && prints[id] != "" {
+			t.feedPrint = prints[id]
+		}
 	}
 	p.mu.Unlock()
 	p.reconcile(ctx, groups, ids)
+}
+
+// feedPrint is what the changes feed says about an instance, in a form to
+// compare with what it said when the instance was last read: its status
+// and, per container, readiness, restarts and state.
+func feedPrint(c eci.ContainerGroupStatus) string {
+	var b strings.Builder
+	b.WriteString(c.Status)
+	for _, cs := range c.PodStatus.ContainerStatuses {
+		state := "unknown"
+		switch {
+		case cs.State.Terminated != nil:
+			state = fmt.Sprintf("terminated:%d:%s", cs.State.Terminated.ExitCode, cs.State.Terminated.Reason)
+		case cs.State.Running != nil:
+			state = "running"
+		case cs.State.Waiting != nil:
+			state = "waiting:" + cs.State.Waiting.Reason
+		}
+		fmt.Fprintf(&b, "|%s:%t:%d:%s", cs.Name, cs.Ready, cs.RestartCount, state)
+	}
+	return b.String()
+}
+
+// readFailed logs the first failure of a run of failed status reads at
+// Warn, the rest at Debug: an outage must not flood the log. Pod statuses
+// keep their last known value meanwhile, and the next read covers the gap.
+func (p *Provider) readFailed(what string, err error) {
+	p.mu.Lock()
+	first := !p.readFailing
+	p.readFailing = true
+	p.mu.Unlock()
+	if first {
+		p.log.Warn(what+" failed; keeping the last known pod statuses and retrying", "err", oneLine(err))
+	} else {
+		p.log.Debug(what+" failed again", "err", oneLine(err))
+	}
+}
+
+func (p *Provider) readWorks() {
+	p.mu.Lock()
+	was := p.readFailing
+	p.readFailing = false
+	p.mu.Unlock()
+	if was {
+		p.log.Info("ECI status reads work again")
+	}
 }
 
 const (
@@ -265,7 +355,6 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 		retries   []*tracked
 		missing   []*tracked
 		eventsOut []pendingEvent
-		specs     []specWrite
 		counts    = map[string]float64{}
 	)
 	p.mu.Lock()
@@ -304,7 +393,8 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 		eventsOut = append(eventsOut, p.newEvents(t, g)...)
 		if !t.specWritten && g.CPU > 0 {
 			t.specWritten = true
-			specs = append(specs, specWrite{pod: t.pod.DeepCopy(), ann: map[string]string{AnnotationInstanceSpec: instanceSpec(g), AnnotationVpc: g.VpcID}})
+			t.addAnnotations(map[string]string{AnnotationInstanceSpec: instanceSpec(g), AnnotationVpc: g.VpcID})
+			changed = append(changed, t.pod.UID)
 		}
 		if g.Status == eci.StatusScheduleFailed && t.state == stateCreated {
 			retries = append(retries, t)
@@ -327,9 +417,6 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 	}
 
 	p.publish(changed...)
-	for _, w := range specs {
-		p.annotate(ctx, w.pod, w.ann)
-	}
 	for _, e := range eventsOut {
 		p.event(e.t, e.typ, e.reason, e.msg)
 	}
@@ -386,17 +473,8 @@ func (p *Provider) adopt(byUID map[types.UID][]*eci.ContainerGroup) {
 		p.log.Warn("listing pods for adoption failed", "err", err)
 		return
 	}
-	type writeBack struct {
-		pod *corev1.Pod
-		id  string
-	}
-	var writes []writeBack
-	defer func() {
-		// An earlier run may have died between create and write-back.
-		for _, w := range writes {
-			p.annotate(context.Background(), w.pod, map[string]string{AnnotationInstanceID: w.id})
-		}
-	}()
+	var writes []types.UID
+	defer func() { p.publish(writes...) }()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pod := range pods {
@@ -420,7 +498,9 @@ func (p *Provider) adopt(byUID map[types.UID][]*eci.ContainerGroup) {
 		g := newest(gs)
 		p.adoptLocked(t, pod, g, len(gs)-1)
 		if pod.Annotations[AnnotationInstanceID] != g.ContainerGroupID {
-			writes = append(writes, writeBack{pod: pod.DeepCopy(), id: g.ContainerGroupID})
+			// An earlier run may have died between create and write-back.
+			t.addAnnotations(map[string]string{AnnotationInstanceID: g.ContainerGroupID})
+			writes = append(writes, pod.UID)
 		}
 	}
 }
@@ -531,13 +611,6 @@ func (p *Provider) collectOrphans(ctx context.Context, byID map[string]*eci.Cont
 		delete(p.orphans, g.ContainerGroupID)
 		p.mu.Unlock()
 	}
-}
-
-// specWrite is a write-back of what ECI chose for an instance (the billed
-// spec, the VPC), known only once the instance is described.
-type specWrite struct {
-	pod *corev1.Pod
-	ann map[string]string
 }
 
 // pendingEvent is an ECI event to copy onto a pod, collected under the lock

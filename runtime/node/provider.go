@@ -55,9 +55,25 @@ type tracked struct {
 	// transition are re-read by ID when the changes feed has been quiet.
 	lastRead     time.Time
 	transitional bool
+	// annotations are write-backs waiting for the status writer.
+	annotations map[string]string
+	// feedPrint is the changes feed's view of the instance when it was
+	// last read because of the feed (see feedPrint).
+	feedPrint string
 	// written are the conditions last written, for their transition times
 	// while the informer has not caught up with the write.
 	written map[corev1.PodConditionType]corev1.PodCondition
+}
+
+// addAnnotations queues annotations for the status writer to write back.
+// Called with p.mu held.
+func (t *tracked) addAnnotations(ann map[string]string) {
+	if t.annotations == nil {
+		t.annotations = map[string]string{}
+	}
+	for k, v := range ann {
+		t.annotations[k] = v
+	}
 }
 
 // clientToken makes creates idempotent: the first attempt uses the pod UID
@@ -106,6 +122,11 @@ type Provider struct {
 	// lastFull is when the last complete listing started; lastChanges when
 	// the last successful changes query started.
 	lastFull, lastChanges time.Time
+	// lastFullTry and fullFailures space out complete listings while they
+	// fail (an outage), and readFailing says a failure was already logged.
+	lastFullTry  time.Time
+	fullFailures int
+	readFailing  bool
 	// instances is the size of the last complete listing, for planning the
 	// next one within the read budget.
 	instances int

@@ -134,6 +134,17 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 	if finished {
 		p.forgetFinished(t)
 		p.removeObject(ctx, live)
+		return nil
+	}
+	// Write-backs found by the poller go out here, off the poller's path:
+	// at a scale-up of hundreds of pods they would otherwise delay every
+	// status round by their round trips.
+	p.mu.Lock()
+	ann := t.annotations
+	t.annotations = nil
+	p.mu.Unlock()
+	if len(ann) > 0 {
+		p.annotate(ctx, live, ann)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 			_, err = p.kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch,
 				metav1.PatchOptions{FieldManager: fieldManager}, "status")
 			switch {
-			case apierrors.IsNotFound(err), apierrors.IsConflict(err) && uidMismatch(err):
+			case apierrors.IsNotFound(err), uidMismatch(err):
 				p.forgetFinished(t)
 				return nil
 			case err != nil:
@@ -289,10 +289,11 @@ func statusPatch(live *corev1.Pod, st *corev1.PodStatus) ([]byte, error) {
 	return json.Marshal(patch)
 }
 
-// uidMismatch tells a conflict caused by the UID precondition (the pod was
-// recreated under the same name) from an ordinary one.
+// uidMismatch tells a patch refused because of its UID (the pod was
+// recreated under the same name) from other failures. The API server
+// answers such a patch as Invalid: "metadata.uid: ... field is immutable".
 func uidMismatch(err error) bool {
-	return apierrors.IsConflict(err) && strings.Contains(err.Error(), "UID in precondition")
+	return (apierrors.IsInvalid(err) || apierrors.IsConflict(err)) && strings.Contains(err.Error(), "metadata.uid")
 }
 
 func terminal(ph corev1.PodPhase) bool { return ph == corev1.PodSucceeded || ph == corev1.PodFailed }

@@ -14,9 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
-	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/node"
 )
 
@@ -29,22 +27,7 @@ func TestRuntimeIsCorrectThroughRestartsBlipsAndScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Kubernetes control plane")
 	}
-	emu := emulator.StartForTest(t, emulator.Config{
-		Logf: func(string, ...any) {},
-		Lifecycle: emulator.LifecycleConfig{
-			Scheduling: 300 * time.Millisecond, ImagePull: 300 * time.Millisecond,
-			ContainerStart: 200 * time.Millisecond, Terminating: 500 * time.Millisecond,
-		},
-	})
-	cred := emulator.DefaultCredential()
-	client, err := eci.New(eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
-		Credentials: &eci.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.CloseIdleConnections)
-	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1})
-	g := &ground{t: t, root: t, sb: sb, kube: sb.Client(), emu: emu, eci: client, bin: sb.Tools().ECIVNode, dir: t.TempDir()}
+	g := startGround(t, emulator.Config{})
 
 	// vnode-c runs with short health settings, so an outage is declared in
 	// seconds rather than a minute.

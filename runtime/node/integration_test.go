@@ -51,27 +51,13 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Kubernetes control plane")
 	}
-	emu := emulator.StartForTest(t, emulator.Config{
-		Logf: func(string, ...any) {},
-		Lifecycle: emulator.LifecycleConfig{
-			Scheduling: 300 * time.Millisecond, ImagePull: 300 * time.Millisecond,
-			ContainerStart: 200 * time.Millisecond, Terminating: 500 * time.Millisecond,
-		},
+	g := startGround(t, emulator.Config{
 		Images: map[string]emulator.ImageBehaviour{
 			"registry.local/job-ok":   {RunFor: 800 * time.Millisecond, ExitCode: 0},
 			"registry.local/job-fail": {RunFor: 800 * time.Millisecond, ExitCode: 3},
 			"registry.local/job-oom":  {RunFor: 800 * time.Millisecond, OOMKilled: true},
 		},
 	})
-	cred := emulator.DefaultCredential()
-	client, err := eci.New(eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
-		Credentials: &eci.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.CloseIdleConnections)
-	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1})
-	g := &ground{t: t, root: t, sb: sb, kube: sb.Client(), emu: emu, eci: client, bin: sb.Tools().ECIVNode, dir: t.TempDir()}
 
 	started := time.Now()
 	rt := g.startRuntime("vnode-1", "rt-a")
@@ -232,6 +218,31 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 		summary = append(summary, fmt.Sprintf("%s=%d", a, calls[a].Count))
 	}
 	t.Logf("ECI calls seen by the emulator: %s", strings.Join(summary, " "))
+}
+
+// startGround starts an ECI emulator (with a fast instance lifecycle unless
+// cfg sets one), a client for the test's own view of ECI (the emulator's
+// default credential, which cfg.Credentials must include if it sets any),
+// and a control plane without workers.
+func startGround(t *testing.T, cfg emulator.Config) *ground {
+	t.Helper()
+	cfg.Logf = func(string, ...any) {}
+	if cfg.Lifecycle == (emulator.LifecycleConfig{}) {
+		cfg.Lifecycle = emulator.LifecycleConfig{
+			Scheduling: 300 * time.Millisecond, ImagePull: 300 * time.Millisecond,
+			ContainerStart: 200 * time.Millisecond, Terminating: 500 * time.Millisecond,
+		}
+	}
+	emu := emulator.StartForTest(t, cfg)
+	cred := emulator.DefaultCredential()
+	client, err := eci.New(eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
+		Credentials: &eci.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.CloseIdleConnections)
+	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1})
+	return &ground{t: t, root: t, sb: sb, kube: sb.Client(), emu: emu, eci: client, bin: sb.Tools().ECIVNode, dir: t.TempDir()}
 }
 
 // runtimeProc is one eci-vnode node process.

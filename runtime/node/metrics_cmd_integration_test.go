@@ -22,7 +22,6 @@ import (
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
-	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 )
 
 // TestRuntimeCommandRotatesCredentialsAndServesDocumentedMetrics runs the
@@ -43,23 +42,10 @@ func TestRuntimeCommandRotatesCredentialsAndServesDocumentedMetrics(t *testing.T
 	tokenB := emulator.Credential{AccessKeyID: "STS.CmdRotationB", AccessKeySecret: "cmd-rotation-secret-b",
 		SecurityToken: "cmd-rotation-token-b", Expiration: start.Add(time.Hour)}
 	admin := emulator.DefaultCredential() // the test's own view of ECI
-	emu := emulator.StartForTest(t, emulator.Config{
-		Logf:           func(string, ...any) {},
+	g := startGround(t, emulator.Config{
 		Credentials:    []emulator.Credential{admin, tokenA, tokenB},
 		SignatureClock: clock,
-		Lifecycle: emulator.LifecycleConfig{
-			Scheduling: 300 * time.Millisecond, ImagePull: 300 * time.Millisecond,
-			ContainerStart: 200 * time.Millisecond, Terminating: 500 * time.Millisecond,
-		},
 	})
-	client, err := eci.New(eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
-		Credentials: &eci.Credentials{AccessKeyID: admin.AccessKeyID, AccessKeySecret: admin.AccessKeySecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.CloseIdleConnections)
-	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1})
-	g := &ground{t: t, sb: sb, kube: sb.Client(), emu: emu, eci: client, bin: sb.Tools().ECIVNode, dir: t.TempDir()}
 
 	secret := newMountedSecret(t, credentialFiles(tokenA))
 	rt := g.startRuntime("vnode-creds", "rt-creds", "--credentials-dir", secret.dir)
@@ -75,7 +61,7 @@ func TestRuntimeCommandRotatesCredentialsAndServesDocumentedMetrics(t *testing.T
 			return rt.logged("ECI credentials changed"), nil
 		})
 		clock.shift(6 * time.Minute) // token A is now past its expiry
-		if err := callWith(emu, tokenA); !isExpiredToken(err) {
+		if err := callWith(g.emu, tokenA); !isExpiredToken(err) {
 			t.Fatalf("token A should have expired: %v", err)
 		}
 		p := g.pod("after-expiry", "vnode-creds", "nginx:1.27", nil)

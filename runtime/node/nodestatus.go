@@ -90,11 +90,12 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 //     is False the node carries the NoSchedule taint TaintECIUnreachable,
 //     so no new pod is sent to a VNode that cannot create it, and running
 //     pods stay. Throttling is an answer: a throttled API is reachable.
+const ConditionECIAPIReachable corev1.NodeConditionType = "ECIAPIReachable"
+
 const (
-	ConditionECIAPIReachable corev1.NodeConditionType = "ECIAPIReachable"
-	TaintECIUnreachable                               = "eci-vnode.io/eci-api-unreachable"
-	ReasonRuntimeReady                                = "EciVNodeReady"
-	runtimeReadyMessage                               = "the eci-vnode runtime is running and in charge of this VNode's ECI instances"
+	TaintECIUnreachable = "eci-vnode.io/eci-api-unreachable"
+	ReasonRuntimeReady  = "EciVNodeReady"
+	runtimeReadyMessage = "the eci-vnode runtime is running and in charge of this VNode's ECI instances"
 )
 
 // Health implements virtual-kubelet's NodeProvider: it checks the ECI API

@@ -651,12 +651,3 @@ func transitional(status string) bool {
 	}
 	return true
 }
-
-func allReady(st *corev1.PodStatus) bool {
-	for _, c := range st.ContainerStatuses {
-		if !c.Ready {
-			return false
-		}
-	}
-	return true
-}

@@ -335,7 +335,10 @@ func (sh *shell) simShell(args []string, stdin io.Reader, stdout, stderr io.Writ
 }
 
 // simScript runs a script line by line with ';', newlines, '&&', '||',
-// comments and the errexit and xtrace options.
+// comments and the errexit and xtrace options. It is script (shell.go)
+// plus what container commands use and exec sessions do not: the
+// multi-line preparation and the two options; both share parse, exec and
+// listSkips.
 func (sh *shell) simScript(script string, stdin io.Reader, stdout, stderr io.Writer) int {
 	line, err := simPrepare(script)
 	if err != nil {
@@ -348,7 +351,7 @@ func (sh *shell) simScript(script string, stdin io.Reader, stdout, stderr io.Wri
 	}
 	code := 0
 	for i, argv := range cmds {
-		if i > 0 && (ops[i-1] == "&&" && code != 0 || ops[i-1] == "||" && code == 0) {
+		if i > 0 && listSkips(ops[i-1], code) {
 			continue
 		}
 		if sh.xtrace {

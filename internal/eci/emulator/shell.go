@@ -219,21 +219,19 @@ func (sh *shell) script(line string, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	code := 0
 	for i, argv := range cmds {
-		if i > 0 {
-			switch ops[i-1] {
-			case "&&":
-				if code != 0 {
-					continue
-				}
-			case "||":
-				if code == 0 {
-					continue
-				}
-			}
+		if i > 0 && listSkips(ops[i-1], code) {
+			continue
 		}
 		code = sh.exec(argv, stdin, stdout, stderr, false)
 	}
 	return code
+}
+
+// listSkips says whether the command after op is skipped, given the exit
+// code of the one before: `a && b` runs b only if a succeeded, `a || b`
+// only if it failed.
+func listSkips(op string, code int) bool {
+	return op == "&&" && code != 0 || op == "||" && code == 0
 }
 
 // parse splits a command line into commands and the operators between

@@ -44,9 +44,15 @@ func baseParams(e *Emulator, action string) map[string]string {
 
 func doRaw(t *testing.T, e *Emulator, rc rawCall) apiResult {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(newRawRequest(t, e, rc))
+	return send(t, newRawRequest(t, e, rc))
+}
+
+// send sends a hand-built request and decodes the emulator's JSON answer.
+func send(t *testing.T, req *http.Request) apiResult {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("raw request: %v", err)
+		t.Fatalf("%s request: %v", req.Header.Get("x-acs-action"), err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)

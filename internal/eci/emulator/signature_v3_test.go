@@ -137,17 +137,7 @@ func doV3(t *testing.T, e *Emulator, vc v3Call) apiResult {
 	if vc.query == nil && vc.form == nil {
 		vc.query = map[string]string{"RegionId": e.Region()}
 	}
-	resp, err := http.DefaultClient.Do(signV3(t, e.Endpoint(), vc))
-	if err != nil {
-		t.Fatalf("V3 request: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	out := apiResult{Status: resp.StatusCode}
-	if err := json.Unmarshal(body, &out.Body); err != nil {
-		t.Fatalf("body %q: %v", body, err)
-	}
-	return out
+	return send(t, signV3(t, e.Endpoint(), vc))
 }
 
 // The example request of Alibaba Cloud's V3 signature documentation

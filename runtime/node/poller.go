@@ -347,6 +347,7 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 	}
 	if complete {
 		p.adopt(byUID)
+		p.requeueUnfound()
 	}
 
 	var (
@@ -520,6 +521,25 @@ func (p *Provider) adoptLocked(t *tracked, live *corev1.Pod, g *eci.ContainerGro
 	p.newEvents(t, g)
 	p.queue.Forget(t.pod.UID)
 	p.log.Info("adopted ECI instance", "pod", podKey(t.pod.Namespace, t.pod.Name), "uid", t.pod.UID, "instance", g.ContainerGroupID)
+}
+
+// requeueUnfound queues for creation the pods whose status said they had an
+// instance but neither an annotation nor the complete listing names one:
+// ClientToken = pod UID makes ECI return the instance should it exist after
+// all, and create one otherwise.
+func (p *Provider) requeueUnfound() {
+	var queue []types.UID
+	p.mu.Lock()
+	for uid, t := range p.byUID {
+		if t.state == stateAdopting && t.instanceID == "" {
+			t.state = stateQueued
+			queue = append(queue, uid)
+		}
+	}
+	p.mu.Unlock()
+	for _, uid := range queue {
+		p.queue.Add(uid)
+	}
 }
 
 // newest picks the instance made last among several for one pod (retries

@@ -209,7 +209,9 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	t := &tracked{pod: pod, events: map[string]int32{}}
 	p.byUID[pod.UID] = t
 	p.byKey[podKey(pod.Namespace, pod.Name)] = pod.UID
-	if id := pod.Annotations[AnnotationInstanceID]; id != "" {
+	if id := pod.Annotations[AnnotationInstanceID]; id != "" || hadInstance(pod) {
+		// Without the annotation (an earlier run died before writing it)
+		// the inventory finds the instance by the pod's UID tag.
 		t.state, t.instanceID = stateAdopting, id
 		t.specWritten = pod.Annotations[AnnotationInstanceSpec] != ""
 		p.mu.Unlock()
@@ -221,6 +223,20 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	p.setPending(t, ReasonCreating, "waiting to create the ECI instance")
 	p.queue.Add(pod.UID)
 	return nil
+}
+
+// hadInstance tells from a pod's status that an earlier run created its
+// instance: the condition ContainerInstanceCreated, or a phase past Pending.
+func hadInstance(pod *corev1.Pod) bool {
+	if pod.Status.Phase == corev1.PodRunning {
+		return true
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == ConditionContainerInstanceCreated && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 // UpdatePod takes the new spec and metadata. ECI instances are immutable in

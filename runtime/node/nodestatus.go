@@ -131,11 +131,18 @@ func NewHealth(e ECI, kube kubernetes.Interface, n *corev1.Node, cfg Config, m *
 // Ping reports the runtime alive; ECI health is a condition of its own.
 func (h *Health) Ping(ctx context.Context) error { return ctx.Err() }
 
-// NotifyNodeStatus registers virtual-kubelet's node status callback.
+// NotifyNodeStatus registers virtual-kubelet's node status callback. A
+// check that ran before it (the first one runs while the node registers)
+// is passed on at once rather than at the next check.
 func (h *Health) NotifyNodeStatus(_ context.Context, cb func(*corev1.Node)) {
 	h.mu.Lock()
 	h.cb = cb
+	checked := h.reachable != corev1.ConditionUnknown
+	out := h.node.DeepCopy()
 	h.mu.Unlock()
+	if checked {
+		go cb(out)
+	}
 }
 
 // Run checks ECI every interval and publishes the condition when it changes.

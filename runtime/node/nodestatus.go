@@ -14,17 +14,18 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
 // Labels and taint of a VNode (docs/design.md, "Names"): the ones
 // Alibaba's own VNodes carry, so manifests written for them work unchanged.
 const (
-	LabelVNode  = "k8s.aliyun.com/vnode"
-	TaintKey    = "k8s.aliyun.com/vnode"
-	TaintValue  = "true"
+	LabelVNode  = profile.VNodeLabelKey
+	TaintKey    = profile.VNodeTaintKey
+	TaintValue  = profile.VNodeTaintValue
 	LabelType   = "type"
-	LabelRegion = "topology.kubernetes.io/region"
-	LabelZone   = "topology.kubernetes.io/zone"
+	LabelRegion = corev1.LabelTopologyRegion
+	LabelZone   = corev1.LabelTopologyZone
 )
 
 // ConfigureNode fills the node virtual-kubelet registers: labels, taint,
@@ -39,7 +40,7 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 	for k, v := range cfg.Labels {
 		n.Labels[k] = v
 	}
-	n.Labels[LabelVNode] = "true"
+	n.Labels[LabelVNode] = profile.VNodeLabelValue
 	n.Labels[LabelType] = "virtual-kubelet"
 	n.Labels[corev1.LabelOSStable] = "linux"
 	n.Labels[corev1.LabelArchStable] = "amd64"
@@ -48,7 +49,7 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 	if len(cfg.ZoneIDs) > 0 {
 		n.Labels[LabelZone] = cfg.ZoneIDs[0]
 	}
-	n.Spec.Taints = append([]corev1.Taint{{Key: TaintKey, Value: TaintValue, Effect: corev1.TaintEffectNoSchedule}}, cfg.Taints...)
+	n.Spec.Taints = append([]corev1.Taint{{Key: TaintKey, Value: TaintValue, Effect: profile.VNodeTaintEffect}}, cfg.Taints...)
 
 	n.Status.Capacity = cfg.Capacity.DeepCopy()
 	n.Status.Allocatable = cfg.Capacity.DeepCopy()

@@ -156,10 +156,7 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics(nil)
 	}
-	limiter := workqueue.NewTypedMaxOfRateLimiter[types.UID](
-		workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](cfg.CreateBackoffBase, cfg.CreateBackoffMax),
-		&workqueue.TypedBucketRateLimiter[types.UID]{Limiter: newLimiter(cfg.CreateQPS, cfg.CreateBurst)},
-	)
+	limiter := backoffAndRate[types.UID](cfg.CreateBackoffBase, cfg.CreateBackoffMax, cfg.CreateQPS, cfg.CreateBurst)
 	for action := range readActions {
 		d.Metrics.readBudget.WithLabelValues(action).Set(cfg.readBudget(action))
 	}

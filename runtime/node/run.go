@@ -240,10 +240,7 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 // with no give-up: this runtime never forgets a pod.
 func raiseQueueLimits(c *vknode.PodControllerConfig) error {
 	limiter := func(qps float64, burst int) workqueue.TypedRateLimiter[any] {
-		return workqueue.NewTypedMaxOfRateLimiter[any](
-			workqueue.NewTypedItemExponentialFailureRateLimiter[any](50*time.Millisecond, time.Minute),
-			&workqueue.TypedBucketRateLimiter[any]{Limiter: newLimiter(qps, burst)},
-		)
+		return backoffAndRate[any](50*time.Millisecond, time.Minute, qps, burst)
 	}
 	never := func(context.Context, string, int, time.Time, error) (*time.Duration, error) { return nil, nil }
 	c.SyncPodsFromKubernetesRateLimiter = limiter(100, 1000)

@@ -106,6 +106,7 @@ type Provider struct {
 	metrics  *Metrics
 	now      func() time.Time
 
+	workers     sync.WaitGroup // the goroutines Run started
 	queue       workqueue.TypedRateLimitingInterface[types.UID]
 	statusQueue workqueue.TypedRateLimitingInterface[types.UID]
 	poke        chan struct{} // asks the poller for an early round

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -219,10 +220,21 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 		o.OnProvider(prov)
 	}
 
+	// Everything started here ends with ctx and is waited for, so a
+	// returning runNode (shutdown, a lost lease) leaves nothing running.
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		volumes.Shutdown()
+	}()
 	volumes.Start(ctx.Done())
-	go health.Run(ctx)
-	go prov.Run(ctx)
+	wg.Add(3)
+	go func() { defer wg.Done(); health.Run(ctx) }()
+	go func() { defer wg.Done(); prov.Run(ctx); prov.Wait() }()
 	go func() {
+		defer wg.Done()
 		if err := n.WaitReady(ctx, 2*time.Minute); err != nil && ctx.Err() == nil {
 			o.Log.Error("VNode did not become ready", "node", cfg.NodeName, "err", err)
 			return
@@ -253,21 +265,32 @@ func raiseQueueLimits(c *vknode.PodControllerConfig) error {
 }
 
 // Run starts the create workers, the status writers and the status
-// poller; it returns at once.
+// poller; it returns at once. They end with ctx; Wait waits for them.
 func (p *Provider) Run(ctx context.Context) {
+	start := func(f func(context.Context)) {
+		p.workers.Add(1)
+		go func() {
+			defer p.workers.Done()
+			f(ctx)
+		}()
+	}
 	for i := 0; i < p.cfg.Workers; i++ {
-		go p.runCreateWorker(ctx)
+		start(p.runCreateWorker)
 	}
 	for i := 0; i < statusWriters; i++ {
-		go p.runStatusWriter(ctx)
+		start(p.runStatusWriter)
 	}
-	go p.runPoller(ctx)
-	go func() {
+	start(p.runPoller)
+	start(func(ctx context.Context) {
 		<-ctx.Done()
 		p.queue.ShutDown()
 		p.statusQueue.ShutDown()
-	}()
+	})
 }
+
+// Wait waits for the goroutines Run started; they end once Run's context
+// has ended.
+func (p *Provider) Wait() { p.workers.Wait() }
 
 // statusWriters is the number of concurrent pod status writes; the
 // Kubernetes client's QPS is the real bound.

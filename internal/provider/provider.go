@@ -3,25 +3,35 @@ package provider
 
 import (
 	"context"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
 // RegistryAddress is where Terraform finds this provider.
 const RegistryAddress = "registry.terraform.io/eci-vnode/eci"
 
+var _ provider.Provider = (*eciProvider)(nil)
+
 // New returns a constructor for the provider at the given build version.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &eciProvider{version: version}
+		return newProvider(version, os.Getenv)
 	}
+}
+
+// newProvider is New with the environment lookup of the fallbacks; tests
+// pass a map lookup.
+func newProvider(version string, getenv func(string) string) *eciProvider {
+	return &eciProvider{version: version, getenv: getenv}
 }
 
 type eciProvider struct {
 	version string
+	getenv  func(string) string
 }
 
 func (p *eciProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -30,14 +40,44 @@ func (p *eciProvider) Metadata(_ context.Context, _ provider.MetadataRequest, re
 }
 
 func (p *eciProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "The `eci` provider connects self-managed Kubernetes clusters to Alibaba Cloud " +
-			"Elastic Container Instance (ECI) through virtual nodes (VNodes): it declares VNodes, their tags and " +
-			"eci-profile rules, and installs the bundled `eci-vnode` runtime into the cluster.",
-	}
+	resp.Schema = providerSchema()
 }
 
-func (p *eciProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+// Configure resolves the provider block and the environment into a
+// *providerData and checks every value it knows. It builds no client and
+// calls no API: resources ask providerData for the clients they need. An
+// argument that is unknown (it depends on a resource not created yet) is
+// not an error here; Terraform configures the provider again with the
+// value before it applies anything.
+func (p *eciProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, diags := resolveConfig(ctx, m, p.getenv)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := newProviderData(p.version, cfg, p.getenv)
+	resp.ResourceData = data
+	resp.DataSourceData = data
+
+	credentials := "none"
+	if cfg.eci.creds != nil {
+		credentials = cfg.eci.creds.String() // masked: key ID prefix only
+	}
+	unknown := append(append([]string(nil), cfg.eci.unknown...), cfg.kube.unknown...)
+	tflog.Debug(ctx, "eci provider configured", map[string]any{
+		"region":           cfg.eci.region.value,
+		"endpoint":         cfg.eci.endpoint.value,
+		"credentials":      credentials,
+		"credentials_from": cfg.eci.credsFrom,
+		"kubernetes":       cfg.kube.mode.String(),
+		"default_tags":     len(cfg.tags),
+		"unknown":          unknown,
+	})
 }
 
 func (p *eciProvider) Resources(context.Context) []func() resource.Resource { return nil }

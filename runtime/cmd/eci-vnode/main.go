@@ -29,6 +29,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return nodeCommand(args[1:], stdout, stderr, os.Getenv)
 	case "profile-webhook":
 		return profileWebhookCommand(args[1:], stdout, stderr, os.Getenv)
+	case "render":
+		return renderCommand(args[1:], stdout, stderr, os.Getenv)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -45,6 +47,7 @@ func usage(w io.Writer) {
 subcommands:
   node              run the virtual kubelet of one VNode (see eci-vnode node --help)
   profile-webhook   run the eci-profile admission webhook (see eci-vnode profile-webhook --help)
+  render            print the objects that install the runtime as YAML, for kubectl apply (see eci-vnode render --help)
   version           print the runtime version
 `)
 }

@@ -9,16 +9,14 @@ import (
 	"path/filepath"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
 // ECI is a Component that serves the ECI emulator on a loopback port: the
@@ -87,21 +85,21 @@ func (c *ECI) Info() ECIInfo { return c.info }
 // Emulator is the running emulator (after Start), for tests and accounting.
 func (c *ECI) Emulator() *emulator.Emulator { return c.emu }
 
-// VNode is a Component that runs one VNode the way a cluster does: the
-// runtime image as a Deployment, which a worker node runs as a local
-// eci-vnode process talking to the ECI component. It waits until the
-// VNode's node is Ready.
+// VNode is a Component that runs one VNode the way a cluster does: it applies
+// the installation internal/install renders — the runtime's namespace, the
+// profile webhook and the VNode's Deployment, with their least-privilege RBAC —
+// and a worker node runs those Deployments as local eci-vnode processes talking
+// to the ECI component. It waits until the VNode's node is Ready.
 //
-// The runtime's ServiceAccount is bound to cluster-admin: this is a local
-// sandbox; the least-privilege RBAC of a real installation is rendered by
-// internal/install.
+// Two settings differ from a cluster, because of what a worker simulates
+// (README.md, "Pods on workers"): credentials reach the runtime as environment
+// variables, since workers mount no volumes, and the API server calls the
+// webhook at its pod's IP, since it cannot reach Services.
 type VNode struct {
 	NodeName    string // default "vnode-demo"
 	ClusterName string // default "sandbox"
 	ECI         *ECI
 }
-
-const vnodeNamespace = "eci-vnode-system"
 
 // Name implements Component.
 func (v *VNode) Name() string { return "vnode-" + v.nodeName() }
@@ -113,6 +111,33 @@ func (v *VNode) nodeName() string {
 	return v.NodeName
 }
 
+// Installation is what the component applies: the runtime as a sandbox
+// installs it, and the VNode. Tests that install more reuse it.
+func (v *VNode) Installation() (install.Runtime, install.VNode) {
+	cluster := v.ClusterName
+	if cluster == "" {
+		cluster = "sandbox"
+	}
+	var info ECIInfo
+	if v.ECI != nil {
+		info = v.ECI.Info()
+	}
+	rt := install.Runtime{
+		Version: "dev", Image: RuntimeImageRepository + ":dev",
+		ClusterName: cluster, Region: info.Region, ECIEndpoint: info.Endpoint, ECIScheme: "HTTP",
+		Credentials:   &install.Credentials{AccessKeyID: info.AccessKeyID, AccessKeySecret: info.AccessKeySecret},
+		CredentialsAs: install.CredentialsAsEnv,
+		Webhook:       install.Webhook{DirectURL: true},
+	}
+	vn := install.VNode{
+		Name: v.nodeName(),
+		// The emulator's default vSwitches and security group.
+		VSwitchIDs: []string{"vsw-h-1", "vsw-i-1"}, SecurityGroupID: "sg-emulator0001",
+		StatusPollFast: 500 * time.Millisecond,
+	}
+	return rt, vn
+}
+
 // Start implements Component.
 func (v *VNode) Start(ctx context.Context, env ComponentEnv) error {
 	if v.ECI == nil || v.ECI.Info().Endpoint == "" {
@@ -122,78 +147,21 @@ func (v *VNode) Start(ctx context.Context, env ComponentEnv) error {
 	if err != nil {
 		return fmt.Errorf("VNode %s: client: %w", v.nodeName(), err)
 	}
-	cluster := v.ClusterName
-	if cluster == "" {
-		cluster = "sandbox"
+	dyn, err := dynamic.NewForConfig(env.RESTConfig)
+	if err != nil {
+		return fmt.Errorf("VNode %s: client: %w", v.nodeName(), err)
 	}
-	info := v.ECI.Info()
-	name := "eci-vnode-" + v.nodeName()
-	labels := map[string]string{"app.kubernetes.io/name": "eci-vnode", "eci-vnode.io/node": v.nodeName()}
-	objects := []func() error{
-		func() error {
-			_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: vnodeNamespace}}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := cs.CoreV1().ServiceAccounts(vnodeNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: name + "-sandbox"},
-				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
-				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: vnodeNamespace}},
-			}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := cs.CoreV1().Secrets(vnodeNamespace).Create(ctx, &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: name + "-credentials"},
-				StringData: map[string]string{"access-key-id": info.AccessKeyID, "access-key-secret": info.AccessKeySecret},
-			}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			replicas := int32(1)
-			secretEnv := func(env, key string) corev1.EnvVar {
-				return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-					LocalObjectReference: corev1.LocalObjectReference{Name: name + "-credentials"}, Key: key}}}
-			}
-			_, err := cs.AppsV1().Deployments(vnodeNamespace).Create(ctx, &appsv1.Deployment{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-				Spec: appsv1.DeploymentSpec{
-					Replicas: &replicas,
-					Selector: &metav1.LabelSelector{MatchLabels: labels},
-					Template: corev1.PodTemplateSpec{
-						ObjectMeta: metav1.ObjectMeta{Labels: labels},
-						Spec: corev1.PodSpec{
-							ServiceAccountName: name,
-							Containers: []corev1.Container{{
-								Name:  "eci-vnode",
-								Image: RuntimeImageRepository + ":dev",
-								Args: []string{"node", "--node-name", v.nodeName(), "--cluster-name", cluster,
-									"--region", info.Region, "--vswitch-ids", "vsw-h-1,vsw-i-1", "--security-group-id", "sg-emulator0001",
-									"--eci-endpoint", info.Endpoint, "--eci-scheme", "HTTP", "--status-poll-fast", "500ms"},
-								Env: []corev1.EnvVar{
-									secretEnv("ALIBABA_CLOUD_ACCESS_KEY_ID", "access-key-id"),
-									secretEnv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "access-key-secret"),
-									{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-									{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-								},
-								Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-									corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
-							}},
-						},
-					},
-				},
-			}, metav1.CreateOptions{})
-			return err
-		},
+	rt, vn := v.Installation()
+	objs, err := rt.Objects()
+	if err != nil {
+		return fmt.Errorf("VNode %s: render the runtime: %w", v.nodeName(), err)
 	}
-	for _, create := range objects {
-		if err := create(); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("VNode %s: create its objects: %w", v.nodeName(), err)
-		}
+	vobjs, err := rt.VNodeObjects(vn)
+	if err != nil {
+		return fmt.Errorf("VNode %s: render the VNode: %w", v.nodeName(), err)
+	}
+	if err := install.Apply(ctx, dyn, append(objs, vobjs...)); err != nil {
+		return fmt.Errorf("VNode %s: install the runtime: %w", v.nodeName(), err)
 	}
 	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		n, err := cs.CoreV1().Nodes().Get(ctx, v.nodeName(), metav1.GetOptions{})

@@ -1,0 +1,116 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
+)
+
+// TestVNodeComponentRunsPodsWithTheInstalledRBAC brings up the demo's components — the
+// ECI emulator and a VNode installed by internal/install — and runs a pod on the VNode
+// that reads a ConfigMap, a Secret and a service account token, then deletes it. The
+// runtime and the webhook run as their own ServiceAccounts with the rendered RBAC only,
+// so a permission the installation forgot fails here.
+func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a sandbox control plane")
+	}
+	ctx := context.Background()
+	eci := &ECI{}
+	vnode := &VNode{ECI: eci}
+	sb := StartForTest(t, Options{
+		Workers:        1,
+		WorkerCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
+		Components:     []Component{eci, vnode},
+	})
+	c := sb.Client()
+	rt, vn := vnode.Installation()
+
+	t.Run("nothing is bound to cluster-admin", func(t *testing.T) {
+		crbs, err := c.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range crbs.Items {
+			for _, s := range b.Subjects {
+				if s.Namespace == "eci-vnode-system" && b.RoleRef.Name == "cluster-admin" {
+					t.Errorf("%s binds %s to cluster-admin", b.Name, s.Name)
+				}
+			}
+		}
+		pods, err := c.CoreV1().Pods("eci-vnode-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=node"})
+		if err != nil || len(pods.Items) != 1 {
+			t.Fatalf("the VNode's runtime pods: %v, %v", pods, err)
+		}
+		if sa := pods.Items[0].Spec.ServiceAccountName; sa != "eci-vnode-"+vn.Name {
+			t.Errorf("the runtime runs as %q", sa)
+		}
+	})
+
+	t.Run("a pod on the VNode runs and is deleted", func(t *testing.T) {
+		const ns = "default"
+		if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "app-config"},
+			Data: map[string]string{"mode": "demo"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "app-secret"},
+			StringData: map[string]string{"password": "demo"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-eci", Namespace: ns}, Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
+			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
+				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+			Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27",
+				Env: []corev1.EnvVar{{Name: "MODE", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "app-config"}, Key: "mode"}}}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "secret", MountPath: "/etc/app"}},
+			}},
+			Volumes: []corev1.Volume{{Name: "secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "app-secret"}}}},
+		}}
+		if _, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "the pod Running and Ready on the VNode", func() (bool, string) {
+			p, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return p.Spec.NodeName == vn.Name && p.Status.Phase == corev1.PodRunning && podReady(p),
+				fmt.Sprintf("node %q, phase %s, reason %q %q", p.Spec.NodeName, p.Status.Phase, p.Status.Reason, p.Status.Message)
+		})
+		if err := c.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, time.Minute, "the pod gone", func() (bool, string) {
+			_, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			return err != nil, fmt.Sprint(err)
+		})
+		if n := eci.Emulator().Calls()["DeleteContainerGroup"].ByCode["Success"]; n == 0 {
+			t.Errorf("the pod is gone but its container group was never deleted")
+		}
+	})
+
+	t.Run("the installed webhook guards VNode pods", func(t *testing.T) {
+		if rt.Webhook.Disabled {
+			t.Skip("the component installs no webhook")
+		}
+		waitFor(t, 2*time.Minute, "the webhook refusing a hostNetwork pod bound for a VNode", func() (bool, string) {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "host", Namespace: "default"}, Spec: corev1.PodSpec{
+				HostNetwork:  true,
+				NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
+				Containers:   []corev1.Container{{Name: "app", Image: "nginx:1.27"}},
+			}}
+			_, err := c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			return err != nil && strings.Contains(err.Error(), "hostNetwork is not supported on a VNode"), fmt.Sprint(err)
+		})
+	})
+}

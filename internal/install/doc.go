@@ -28,7 +28,9 @@
 // descriptions of it. The webhook's settings that shape them (failure policy, log
 // level, URL mode) are flags of the Deployment rendered here, which makes this package
 // the one description of them. Because the runtime makes them, RuntimeLeftovers lists
-// them (with the TLS Secret) so that Delete removes them with the installation.
+// them (with the TLS Secret) so that Delete removes them with the installation. A
+// leftover configuration would do no harm meanwhile: with failurePolicy Ignore, a webhook
+// that is gone never stops a pod.
 //
 // # Permissions
 //

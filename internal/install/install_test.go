@@ -383,8 +383,7 @@ func TestNamesMatchTheWebhooksDefaults(t *testing.T) {
 
 func TestDeleteRemovesInReverseOrderAndToleratesNotFound(t *testing.T) {
 	r := testRuntime()
-	objs := must(t)(r.Objects())
-	objs = append(objs, r.RuntimeLeftovers()...)
+	objs := append(r.RuntimeLeftovers(), must(t)(r.Objects())...)
 	scheme := runtime.NewScheme()
 	var present []runtime.Object
 	// Only the Deployment and the Namespace exist; everything else is already gone.
@@ -413,8 +412,8 @@ func TestDeleteRemovesInReverseOrderAndToleratesNotFound(t *testing.T) {
 			deleted = append(deleted, a.GetResource().Resource)
 		}
 	}
-	if len(deleted) != len(objs) || deleted[0] != "mutatingwebhookconfigurations" || deleted[len(deleted)-1] != "namespaces" {
-		t.Errorf("deleted %q: want every object, the webhook configurations first and the namespace last", deleted)
+	if len(deleted) != len(objs) || deleted[0] != "deployments" || deleted[len(deleted)-1] != "secrets" {
+		t.Errorf("deleted %q: want every object, the webhook's Deployment first and what it wrote last", deleted)
 	}
 	if _, err := client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(context.Background(), DefaultNamespace, metav1.GetOptions{}); err == nil {
 		t.Errorf("the namespace is still there")

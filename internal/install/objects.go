@@ -58,8 +58,10 @@ func (r Runtime) Objects() ([]Object, error) {
 }
 
 // RuntimeLeftovers are the objects the installed runtime writes itself and that
-// deleting the installation should remove too: the webhook's configurations and its TLS
-// Secret. Only names are set; they are for Delete, not Apply.
+// deleting the installation should remove too: the webhook's TLS Secret and its
+// configurations. Only names are set; they are for Delete, not Apply. Pass them first,
+// Delete(ctx, c, append(r.RuntimeLeftovers(), objs...)), so that Delete, which works
+// backwards, removes the webhook's Deployment before what the webhook would write again.
 func (r Runtime) RuntimeLeftovers() []Object {
 	r = r.withDefaults()
 	if r.Webhook.Disabled {

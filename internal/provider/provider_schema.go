@@ -67,8 +67,8 @@ func kubernetesBlock() schema.SingleNestedBlock {
 			"reach it and with the same `KUBE_*` environment variables. Give either `config_path` " +
 			"(and `config_context`) for a kubeconfig file, or `host` with its credentials: " +
 			"`cluster_ca_certificate` and one of `token`, `client_certificate` with `client_key`, or an " +
-			"`exec` block. In the provider block, `config_path` wins over `host`, and either wins over the " +
-			"environment, where `KUBE_CONFIG_PATH` wins over `KUBE_HOST`. The provider does not read " +
+			"`exec` block, not both. `config_path` or `host` in the block wins over `KUBE_CONFIG_PATH` and " +
+			"`KUBE_HOST` in the environment, of which, too, only one may be set. The provider does not read " +
 			"`KUBECONFIG` or `~/.kube/config` on its own. It connects only when a resource needs the " +
 			"cluster.",
 		Attributes: map[string]schema.Attribute{
@@ -125,8 +125,8 @@ func kubernetesBlock() schema.SingleNestedBlock {
 		Blocks: map[string]schema.Block{
 			"exec": schema.SingleNestedBlock{
 				MarkdownDescription: "A credential plugin to run for a token, as in a kubeconfig file's " +
-					"`users[].user.exec` (for example `aliyun cs GET /k8s/<cluster-id>/user_config` wrappers or " +
-					"`kubelogin`). Used with `host`, instead of `token` or `client_certificate`.",
+					"`users[].user.exec`, such as `kubelogin`. Used with `host`, instead of `token` or " +
+					"`client_certificate`.",
 				Attributes: map[string]schema.Attribute{
 					"api_version": schema.StringAttribute{
 						Optional: true,

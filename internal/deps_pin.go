@@ -1,9 +1,8 @@
 //go:build tools
 
 // Package internal pins modules the project has chosen (docs/design.md,
-// "Parts" and "Test ground") but whose first importers are still to come —
-// terraform-plugin-testing for the provider's acceptance tests — so that go
-// mod tidy keeps the pinned versions. The build tag keeps this file out of
+// "Parts" and "Test ground") so that go mod tidy keeps the pinned versions
+// while no package imports them. The build tag keeps this file out of
 // every build.
 package internal
 
@@ -11,9 +10,6 @@ import (
 	_ "github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	_ "github.com/aliyun/alibaba-cloud-sdk-go/services/eci"
 	_ "github.com/gorilla/websocket"
-	_ "github.com/hashicorp/terraform-plugin-framework/provider"
-	_ "github.com/hashicorp/terraform-plugin-framework/providerserver"
-	_ "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	_ "github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	_ "golang.org/x/time/rate"
 	_ "k8s.io/client-go/kubernetes"

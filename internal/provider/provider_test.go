@@ -62,6 +62,7 @@ var shared struct {
 	sandbox     *sandbox.Sandbox
 	sandboxErr  error
 	sandboxDir  string
+	sandboxLog  *os.File
 }
 
 func TestMain(m *testing.M) {
@@ -76,8 +77,15 @@ func TestMain(m *testing.M) {
 		}
 		cancel()
 	}
-	if shared.sandboxDir != "" {
+	if shared.sandboxLog != nil {
+		shared.sandboxLog.Close()
+	}
+	switch {
+	case shared.sandboxDir == "":
+	case code == 0:
 		os.RemoveAll(shared.sandboxDir)
+	default:
+		fmt.Fprintf(os.Stderr, "the shared sandbox's logs are kept in %s\n", shared.sandboxDir)
 	}
 	os.Exit(code)
 }
@@ -126,6 +134,7 @@ func testAccSandbox(t *testing.T) *sandbox.Sandbox {
 			shared.sandboxErr = err
 			return
 		}
+		shared.sandboxLog = log
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		// No workers yet: nothing here runs pods. eci_runtime's tests

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -227,7 +228,13 @@ func (h *Health) check(ctx context.Context) {
 		cb(out)
 	}
 	if needTaint {
-		if err := h.setTaint(ctx, wantTaint); err != nil {
+		err := h.setTaint(ctx, wantTaint)
+		switch {
+		case apierrors.IsNotFound(err):
+			// The first check runs while the node registers.
+			h.log.Debug("node not registered yet; its ECI API taint is set at the next check", "node", h.cfg.NodeName)
+			return
+		case err != nil:
 			h.log.Warn("could not update the ECI API taint of the node; retrying at the next check", "node", h.cfg.NodeName, "err", oneLine(err))
 			return
 		}

@@ -13,6 +13,10 @@
 //   - the profile webhook: ServiceAccount, ClusterRole, Roles and bindings, Service and
 //     Deployment, unless Webhook.Disabled.
 //
+// Runtime.ConfigMap renders, apart from Objects, the ConfigMap eci-vnode-runtime that
+// records the runtime's non-secret settings; RuntimeFromConfigMap reads them back, so a
+// VNode installed later renders with the settings of the runtime it joins.
+//
 // Each VNode renders its own ServiceAccount, a ClusterRole and Roles that name its
 // Node and Leases, their bindings, and the Deployment that runs `eci-vnode node` with
 // the VNode's settings as flags (docs/runtime.md, "Settings").

@@ -80,6 +80,10 @@ func (p *eciProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	})
 }
 
-func (p *eciProvider) Resources(context.Context) []func() resource.Resource { return nil }
+func (p *eciProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewRuntimeResource,
+	}
+}
 
 func (p *eciProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }

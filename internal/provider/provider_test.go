@@ -137,10 +137,10 @@ func testAccSandbox(t *testing.T) *sandbox.Sandbox {
 		shared.sandboxLog = log
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		// No workers yet: nothing here runs pods. eci_runtime's tests
-		// will need one for the runtime's Deployment.
+		// One worker runs the runtime's Deployments (the webhook and the
+		// VNodes eci_runtime and eci_vnode install) as local processes.
 		shared.sandbox, shared.sandboxErr = sandbox.Start(ctx, sandbox.Options{
-			Dir: filepath.Join(dir, "sb"), Workers: -1, Tools: tools, Log: log,
+			Dir: filepath.Join(dir, "sb"), Workers: 1, Tools: tools, Log: log,
 		})
 	})
 	if shared.sandboxErr != nil {

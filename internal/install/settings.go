@@ -398,3 +398,14 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// ECI's tag budget of an instance, and how much of it the runtime takes. The runtime
+// (runtime/translate) tags every instance with OwnedTagCount tags of its own, under
+// the prefix eci-vnode/; a VNode's tags share what is left of MaxInstanceTags. The
+// provider checks a VNode's tags against these without importing the runtime.
+const (
+	MaxInstanceTags = 20
+	OwnedTagCount   = 5
+	MaxTagKeyLen    = 64
+	MaxTagValueLen  = 128
+)

@@ -83,6 +83,7 @@ func (p *eciProvider) Configure(ctx context.Context, req provider.ConfigureReque
 func (p *eciProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewRuntimeResource,
+		NewVNodeResource,
 	}
 }
 

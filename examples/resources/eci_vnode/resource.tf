@@ -1,0 +1,20 @@
+# A VNode in two zones, on the runtime eci_runtime.this installed. Its pods
+# run as ECI instances; schedule them with the node selector
+# type=virtual-kubelet and a toleration of k8s.aliyun.com/vnode=true:NoSchedule.
+resource "eci_vnode" "this" {
+  runtime           = eci_runtime.this.id
+  name              = "vnode-hangzhou"
+  zone_ids          = ["cn-hangzhou-h", "cn-hangzhou-i"]
+  vswitch_ids       = ["vsw-bp1a2b3c4d5e6f7g8h9i0", "vsw-bp1j2k3l4m5n6o7p8q9r0"]
+  security_group_id = "sg-bp1a2b3c4d5e6f7g8h9i"
+
+  cpu    = "1000"
+  memory = "4Ti"
+  pods   = "500"
+
+  labels = { pool = "burst" }
+  tags   = { team = "data" }
+
+  # Two runtimes, one active: the Node stays served while one restarts.
+  replicas = 2
+}

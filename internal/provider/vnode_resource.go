@@ -1,0 +1,1023 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	k8stypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
+)
+
+var (
+	_ resource.Resource                = (*vnodeResource)(nil)
+	_ resource.ResourceWithConfigure   = (*vnodeResource)(nil)
+	_ resource.ResourceWithImportState = (*vnodeResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*vnodeResource)(nil)
+)
+
+// NewVNodeResource is eci_vnode in bundled mode: one virtual node, run by a
+// Deployment of `eci-vnode node` in the namespace of an eci_runtime.
+func NewVNodeResource() resource.Resource { return &vnodeResource{} }
+
+type vnodeResource struct {
+	data *providerData
+}
+
+// defaultVNodeTimeout bounds the wait for a VNode's Node to be Ready, and
+// for it to go.
+const defaultVNodeTimeout = 5 * time.Minute
+
+// gpuResource is the capacity the gpu attribute sets.
+const gpuResource = "nvidia.com/gpu"
+
+type vnodeResourceModel struct {
+	Runtime         types.String `tfsdk:"runtime"`
+	Name            types.String `tfsdk:"name"`
+	ZoneIDs         types.List   `tfsdk:"zone_ids"`
+	VSwitchIDs      types.List   `tfsdk:"vswitch_ids"`
+	SecurityGroupID types.String `tfsdk:"security_group_id"`
+	CPU             types.String `tfsdk:"cpu"`
+	Memory          types.String `tfsdk:"memory"`
+	Pods            types.String `tfsdk:"pods"`
+	GPU             types.String `tfsdk:"gpu"`
+	CustomResources types.Map    `tfsdk:"custom_resources"`
+	Labels          types.Map    `tfsdk:"labels"`
+	Tags            types.Map    `tfsdk:"tags"`
+	ClusterDNS      types.List   `tfsdk:"cluster_dns"`
+	ClusterDomain   types.String `tfsdk:"cluster_domain"`
+	Replicas        types.Int64  `tfsdk:"replicas"`
+	ID              types.String `tfsdk:"id"`
+	NodeName        types.String `tfsdk:"node_name"`
+	Image           types.String `tfsdk:"image"`
+	TagsAll         types.Map    `tfsdk:"tags_all"`
+	Status          types.String `tfsdk:"status"`
+	Ready           types.Bool   `tfsdk:"ready"`
+}
+
+func (r *vnodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_vnode"
+}
+
+func (r *vnodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replaceList := []planmodifier.List{listplanmodifier.RequiresReplace()}
+	stringMap := func(desc string) schema.MapAttribute {
+		return schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
+	}
+	quantity := func(what string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, MarkdownDescription: what + " the Node advertises, as a Kubernetes " +
+			"quantity. Default: the runtime's. Updated in place: the running Node shows it after the apply."}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A virtual node (VNode): a Kubernetes Node whose pods run as Alibaba Cloud ECI instances. " +
+			"The node is served by a Deployment of `eci-vnode node` in the namespace of an `eci_runtime`, which must be " +
+			"installed first; the VNode takes the runtime's image, cluster name, region, endpoint and credentials.\n\n" +
+			"Create and update wait until the Node is registered and Ready. Destroy deletes the Deployment, waits for " +
+			"its pods to stop, then deletes the Node and its Leases. Import by node name.\n\n" +
+			"The Node always carries the taint `k8s.aliyun.com/vnode=true:NoSchedule`; the runtime has no setting for " +
+			"other taints, so this resource has none yet.",
+		Attributes: map[string]schema.Attribute{
+			// Required.
+			"runtime": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "The `eci_runtime` this VNode runs with: its `id`, the runtime's namespace. Changing it forces a new VNode.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"name": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Name of the Node, a DNS subdomain of at most 63 characters. Every instance is tagged " +
+					"with it. Changing it forces a new VNode.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"vswitch_ids": schema.ListAttribute{
+				ElementType: types.StringType, Required: true,
+				MarkdownDescription: "vSwitches (`vsw-…`, 1 to 10) instances are placed in, in order of preference. " +
+					"Changing them forces a new VNode: instances already running stay where they are.",
+				PlanModifiers: replaceList,
+			},
+			// Optional.
+			"zone_ids": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Zones of the vSwitches; the first is the Node's `topology.kubernetes.io/zone`. " +
+					"Changing them forces a new VNode.",
+				PlanModifiers: replaceList,
+			},
+			"security_group_id": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Security group (`sg-…`) of every instance. Changing it forces a new VNode.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"cpu":              quantity("CPUs"),
+			"memory":           quantity("Memory"),
+			"pods":             quantity("Pods"),
+			"gpu":              quantity("GPUs (`" + gpuResource + "`)"),
+			"custom_resources": stringMap("Other resources the Node advertises, resource name to quantity. Updated in place."),
+			"labels": stringMap("Labels added to the Node. Updated in place: the running Node shows them after the apply " +
+				"(a label removed from here is removed from the Node once this resource has applied it)."),
+			"tags": stringMap(fmt.Sprintf("Tags of every ECI instance of the VNode, merged with the provider's `default_tags`. "+
+				"An instance carries at most %d tags, %d of them the runtime's own (`eci-vnode/…`), so tags and default_tags "+
+				"may add %d together. Keys may not start with `aliyun`, `acs:` or `eci-vnode/` and are at most %d characters; "+
+				"values at most %d. Updated in place; instances created before keep their tags.",
+				install.MaxInstanceTags, install.OwnedTagCount, install.MaxInstanceTags-install.OwnedTagCount,
+				install.MaxTagKeyLen, install.MaxTagValueLen)),
+			"cluster_dns": schema.ListAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Nameservers of pods with `dnsPolicy: ClusterFirst`. Default: the runtime's. Updated in place."},
+			"cluster_domain": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Cluster domain of those pods. Default: the runtime's. Updated in place."},
+			"replicas": schema.Int64Attribute{
+				Optional: true, Computed: true,
+				Default: int64default.StaticInt64(1),
+				MarkdownDescription: "Replicas of the VNode's runtime; above 1 they run active/standby by leader election. " +
+					"Default `1`. Updated in place.",
+			},
+			// Computed.
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The node name.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"node_name": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Name of the Kubernetes Node, for node selectors.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"image": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "Image the VNode's runtime runs: its `eci_runtime`'s. When the runtime's image " +
+					"changes, or the Deployment's is edited, the next plan updates the VNode to the runtime's image.",
+			},
+			"tags_all": schema.MapAttribute{
+				ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "The tags every instance gets: `tags` over the provider's `default_tags`.",
+			},
+			"status": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "What the Node's Ready condition said when last read: `Ready`, `NotReady`, `Unknown`, " +
+					"or `NotRegistered`. An observation: a change never plans an update.",
+			},
+			"ready": schema.BoolAttribute{
+				Computed:            true,
+				MarkdownDescription: "Whether the Node was Ready when last read. An observation, like `status`.",
+			},
+		},
+	}
+}
+
+func (r *vnodeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if d := configureProviderData(req, resp); d != nil {
+		r.data = d
+	}
+}
+
+// vnodeAttrs maps install's VNode settings to the attributes they come from.
+var vnodeAttrs = map[string]path.Path{
+	"VNode.Name":            path.Root("name"),
+	"VNode.ZoneIDs":         path.Root("zone_ids"),
+	"VNode.VSwitchIDs":      path.Root("vswitch_ids"),
+	"VNode.SecurityGroupID": path.Root("security_group_id"),
+	"VNode.Capacity":        path.Root("custom_resources"),
+	"VNode.Labels":          path.Root("labels"),
+	"VNode.Tags":            path.Root("tags"),
+	"VNode.ClusterDNS":      path.Root("cluster_dns"),
+	"VNode.Replicas":        path.Root("replicas"),
+}
+
+var (
+	vswitchIDPattern = regexp.MustCompile(`^vsw-[a-z0-9]+(-[a-z0-9]+)*$`)
+	sgIDPattern      = regexp.MustCompile(`^sg-[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// ModifyPlan computes tags_all, plans the observations an apply makes, and
+// refuses bad settings at plan time.
+func (r *vnodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return
+	}
+	var m vnodeResourceModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	validateVNodeModel(&resp.Diagnostics, &m)
+	defaults, known := r.data.DefaultTags()
+	known = known && fullyKnown(m.Tags)
+	var all map[string]string
+	if known {
+		all = mergeTags(defaults, strMap(m.Tags))
+		checkTagBudget(&resp.Diagnostics, all, len(defaults))
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if known {
+		tv, d := types.MapValueFrom(ctx, types.StringType, all)
+		resp.Diagnostics.Append(d...)
+		m.TagsAll = tv
+	} else {
+		m.TagsAll = types.MapUnknown(types.StringType)
+	}
+	if req.State.Raw.IsNull() {
+		m.NodeName = m.Name
+		m.ID = m.Name
+	}
+	// An apply returns only once the Node is Ready, so that is what it
+	// leaves in state; between applies, Read records what it sees, which
+	// plans nothing.
+	var st vnodeResourceModel
+	if !req.State.Raw.IsNull() {
+		if resp.Diagnostics.Append(req.State.Get(ctx, &st)...); resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	changed := req.State.Raw.IsNull() || !vnodeSettingsEqual(m, st)
+	if !req.State.Raw.IsNull() && !m.Image.IsUnknown() {
+		// Read recorded the runtime's image next to the one running.
+		if want := privateString(ctx, req.Private, privateRuntimeImage, &resp.Diagnostics); want != "" && want != st.Image.ValueString() {
+			m.Image = types.StringValue(want)
+			changed = true
+		}
+	}
+	if changed {
+		m.Status = types.StringValue("Ready")
+		m.Ready = types.BoolValue(true)
+	} else {
+		m.Status, m.Ready = st.Status, st.Ready
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
+}
+
+// vnodeSettingsEqual compares what an apply writes; the observations aside.
+func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
+	a.Status, b.Status = types.StringNull(), types.StringNull()
+	a.Ready, b.Ready = types.BoolNull(), types.BoolNull()
+	return a.Runtime.Equal(b.Runtime) && a.Name.Equal(b.Name) && a.ZoneIDs.Equal(b.ZoneIDs) &&
+		a.VSwitchIDs.Equal(b.VSwitchIDs) && a.SecurityGroupID.Equal(b.SecurityGroupID) && a.CPU.Equal(b.CPU) &&
+		a.Memory.Equal(b.Memory) && a.Pods.Equal(b.Pods) && a.GPU.Equal(b.GPU) && a.CustomResources.Equal(b.CustomResources) &&
+		a.Labels.Equal(b.Labels) && a.Tags.Equal(b.Tags) && a.ClusterDNS.Equal(b.ClusterDNS) &&
+		a.ClusterDomain.Equal(b.ClusterDomain) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll)
+}
+
+// fullyKnown reports whether a list or map and all its elements are known.
+func fullyKnown(v interface {
+	IsUnknown() bool
+	IsNull() bool
+}) bool {
+	if v.IsUnknown() {
+		return false
+	}
+	var elems []attr.Value
+	switch c := v.(type) {
+	case types.List:
+		elems = c.Elements()
+	case types.Map:
+		for _, e := range c.Elements() {
+			elems = append(elems, e)
+		}
+	}
+	for _, e := range elems {
+		if e.IsUnknown() {
+			return false
+		}
+	}
+	return true
+}
+
+// strList is the known strings of l; nil when null or unknown.
+func strList(l types.List) []string {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	var out []string
+	for _, e := range l.Elements() {
+		if s, ok := e.(types.String); ok && !s.IsUnknown() && !s.IsNull() {
+			out = append(out, s.ValueString())
+		}
+	}
+	return out
+}
+
+// strMap is the known entries of m; nil when null or unknown.
+func strMap(m types.Map) map[string]string {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	out := map[string]string{}
+	for k, e := range m.Elements() {
+		if s, ok := e.(types.String); ok && !s.IsUnknown() && !s.IsNull() {
+			out[k] = s.ValueString()
+		}
+	}
+	return out
+}
+
+// keepEmptyList keeps an empty list of state where the cluster has none: the
+// flag is not rendered for either, and `[]` in a configuration must not plan
+// a change to null.
+func keepEmptyList(state, live types.List) types.List {
+	if live.IsNull() && !state.IsNull() && !state.IsUnknown() && len(state.Elements()) == 0 {
+		return state
+	}
+	return live
+}
+
+// keepEmptyMap is keepEmptyList for maps.
+func keepEmptyMap(state, live types.Map) types.Map {
+	if live.IsNull() && !state.IsNull() && !state.IsUnknown() && len(state.Elements()) == 0 {
+		return state
+	}
+	return live
+}
+
+func listOf(ss []string) types.List {
+	if ss == nil {
+		return types.ListNull(types.StringType)
+	}
+	elems := make([]attr.Value, len(ss))
+	for i, s := range ss {
+		elems[i] = types.StringValue(s)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
+func mapOf(m map[string]string) types.Map {
+	if m == nil {
+		return types.MapNull(types.StringType)
+	}
+	elems := make(map[string]attr.Value, len(m))
+	for k, v := range m {
+		elems[k] = types.StringValue(v)
+	}
+	return types.MapValueMust(types.StringType, elems)
+}
+
+// validateVNodeModel checks what needs no cluster: formats, quantities and
+// the rules install applies to every VNode.
+func validateVNodeModel(diags *diag.Diagnostics, m *vnodeResourceModel) {
+	if !m.VSwitchIDs.IsUnknown() {
+		if n := len(m.VSwitchIDs.Elements()); n == 0 || n > 10 {
+			diags.AddAttributeError(path.Root("vswitch_ids"), "Invalid vswitch_ids", fmt.Sprintf("%d vSwitches; give 1 to 10", n))
+		}
+		for i, e := range m.VSwitchIDs.Elements() {
+			id, ok := e.(types.String)
+			if ok && !id.IsUnknown() && !vswitchIDPattern.MatchString(id.ValueString()) {
+				diags.AddAttributeError(path.Root("vswitch_ids").AtListIndex(i), "Invalid vswitch_ids",
+					fmt.Sprintf("%q is not a vSwitch ID such as vsw-bp1a2b3c4d", id.ValueString()))
+			}
+		}
+	}
+	if sg := m.SecurityGroupID; !sg.IsNull() && !sg.IsUnknown() && !sgIDPattern.MatchString(sg.ValueString()) {
+		diags.AddAttributeError(path.Root("security_group_id"), "Invalid security_group_id",
+			fmt.Sprintf("%q is not a security group ID such as sg-bp1a2b3c4d", sg.ValueString()))
+	}
+	for _, q := range []struct {
+		name string
+		v    types.String
+	}{{"cpu", m.CPU}, {"memory", m.Memory}, {"pods", m.Pods}, {"gpu", m.GPU}} {
+		if q.v.IsNull() || q.v.IsUnknown() {
+			continue
+		}
+		if msg := quantityProblem(q.v.ValueString()); msg != "" {
+			diags.AddAttributeError(path.Root(q.name), "Invalid "+q.name, msg)
+		}
+	}
+	custom := strMap(m.CustomResources)
+	for _, k := range sortedMapKeys(custom) {
+		if msg := quantityProblem(custom[k]); msg != "" {
+			diags.AddAttributeError(path.Root("custom_resources").AtMapKey(k), "Invalid custom_resources", k+": "+msg)
+		}
+	}
+	tags := strMap(m.Tags)
+	for _, k := range sortedMapKeys(tags) {
+		if msg := tagProblem(k, tags[k]); msg != "" {
+			diags.AddAttributeError(path.Root("tags").AtMapKey(k), "Invalid tags", msg)
+		}
+	}
+	if diags.HasError() || m.Name.IsUnknown() || !fullyKnown(m.ZoneIDs) || !fullyKnown(m.VSwitchIDs) ||
+		!fullyKnown(m.ClusterDNS) || !fullyKnown(m.Labels) || !fullyKnown(m.Tags) || !fullyKnown(m.CustomResources) {
+		return
+	}
+	// install's own rules (names, labels, list syntax), with a stand-in
+	// runtime: the real one is read from the cluster at apply.
+	rt := install.Runtime{Image: "x", ClusterName: "x", Region: "cn-hangzhou", CredentialsSecret: "x"}
+	v, err := m.vnode()
+	if err != nil {
+		diags.AddError("Invalid settings", err.Error())
+		return
+	}
+	if err := rt.ValidateVNode(v); err != nil {
+		addProblems(diags, err, vnodeAttrs)
+	}
+}
+
+func quantityProblem(s string) string {
+	q, err := k8sresource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not a Kubernetes quantity such as 1000, 500m or 4Ti", s)
+	}
+	if q.Sign() < 0 {
+		return fmt.Sprintf("%q is negative", s)
+	}
+	return ""
+}
+
+// tagProblem applies ECI's rules for a tag, and keeps the runtime's prefix
+// for the runtime.
+func tagProblem(k, v string) string {
+	switch {
+	case strings.TrimSpace(k) == "":
+		return "a tag key cannot be empty"
+	case strings.HasPrefix(k, "aliyun") || strings.HasPrefix(k, "acs:"):
+		return fmt.Sprintf("tag key %q starts with aliyun or acs:, which Alibaba Cloud reserves", k)
+	case strings.HasPrefix(k, "eci-vnode/"):
+		return fmt.Sprintf("tag key %q uses the prefix eci-vnode/, which the runtime reserves for its own tags", k)
+	case len(k) > install.MaxTagKeyLen:
+		return fmt.Sprintf("tag key %q is %d characters; ECI allows at most %d", k, len(k), install.MaxTagKeyLen)
+	case len(v) > install.MaxTagValueLen:
+		return fmt.Sprintf("the value of tag %q is %d characters; ECI allows at most %d", k, len(v), install.MaxTagValueLen)
+	case strings.Contains(k, "http://") || strings.Contains(k, "https://") ||
+		strings.Contains(v, "http://") || strings.Contains(v, "https://"):
+		return fmt.Sprintf("tag %q contains http:// or https://, which ECI does not allow", k)
+	}
+	return ""
+}
+
+// checkTagBudget refuses more tags than an instance can carry next to the
+// runtime's own.
+func checkTagBudget(diags *diag.Diagnostics, all map[string]string, defaults int) {
+	total := install.OwnedTagCount + len(all)
+	if total <= install.MaxInstanceTags {
+		return
+	}
+	diags.AddAttributeError(path.Root("tags"), "Too many tags",
+		fmt.Sprintf("Every instance of this VNode would carry %d tags but ECI allows at most %d: %d owned by the runtime "+
+			"(eci-vnode/cluster, node, pod-namespace, pod-name, pod-uid) and %d from tags and the provider's default_tags "+
+			"(%d of them default_tags). Remove at least %d.",
+			total, install.MaxInstanceTags, install.OwnedTagCount, len(all), defaults, total-install.MaxInstanceTags))
+}
+
+func mergeTags(defaults, tags map[string]string) map[string]string {
+	all := map[string]string{}
+	maps.Copy(all, defaults)
+	maps.Copy(all, tags)
+	return all
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// capacity is the --capacity map of m.
+func (m vnodeResourceModel) capacity() map[string]string {
+	c := map[string]string{}
+	maps.Copy(c, strMap(m.CustomResources))
+	set := func(name string, v types.String) {
+		if !v.IsNull() && !v.IsUnknown() {
+			c[name] = v.ValueString()
+		}
+	}
+	set(string(corev1.ResourceCPU), m.CPU)
+	set(string(corev1.ResourceMemory), m.Memory)
+	set(string(corev1.ResourcePods), m.Pods)
+	set(gpuResource, m.GPU)
+	if len(c) == 0 {
+		return nil
+	}
+	return c
+}
+
+// vnode is the install.VNode m describes, with tags_all as its tags.
+func (m vnodeResourceModel) vnode() (install.VNode, error) {
+	tags := strMap(m.Tags)
+	if !m.TagsAll.IsNull() && !m.TagsAll.IsUnknown() {
+		tags = map[string]string{}
+		for k, v := range m.TagsAll.Elements() {
+			s, ok := v.(types.String)
+			if !ok {
+				return install.VNode{}, fmt.Errorf("tags_all[%q] is a %T", k, v)
+			}
+			tags[k] = s.ValueString()
+		}
+	}
+	v := install.VNode{
+		Name:            m.Name.ValueString(),
+		ZoneIDs:         strList(m.ZoneIDs),
+		VSwitchIDs:      strList(m.VSwitchIDs),
+		SecurityGroupID: m.SecurityGroupID.ValueString(),
+		Capacity:        m.capacity(),
+		Labels:          strMap(m.Labels),
+		Tags:            tags,
+		ClusterDNS:      strList(m.ClusterDNS),
+		ClusterDomain:   m.ClusterDomain.ValueString(),
+		Replicas:        int32(m.Replicas.ValueInt64()),
+	}
+	if len(v.Tags) == 0 {
+		v.Tags = nil
+	}
+	return v, nil
+}
+
+// runtimeOf reads the settings eci_runtime recorded in namespace ns.
+func runtimeOf(ctx context.Context, kc kubernetes.Interface, ns string) (install.Runtime, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	cm, err := kc.CoreV1().ConfigMaps(ns).Get(ctx, install.RuntimeConfigMapName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		diags.AddAttributeError(path.Root("runtime"), "Runtime not installed",
+			fmt.Sprintf("eci_runtime %s is not installed: namespace %s has no ConfigMap %s. Create the eci_runtime first "+
+				"(reference its id in runtime, so Terraform orders them).", ns, ns, install.RuntimeConfigMapName))
+		return install.Runtime{}, diags
+	}
+	if err != nil {
+		diags.AddError("Cannot read the eci-vnode runtime", fmt.Sprintf("Get ConfigMap %s/%s: %v", ns, install.RuntimeConfigMapName, err))
+		return install.Runtime{}, diags
+	}
+	rt, err := install.RuntimeFromConfigMap(cm)
+	if err != nil {
+		diags.AddError("Cannot read the eci-vnode runtime", err.Error())
+	}
+	return rt, diags
+}
+
+func (r *vnodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m vnodeResourceModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	m.ID, m.NodeName = m.Name, m.Name
+	r.apply(ctx, &m, &resp.State, &resp.Diagnostics, false)
+	if !m.Image.IsUnknown() {
+		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, m.Image.ValueString())...)
+	}
+}
+
+func (r *vnodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m vnodeResourceModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &m, &resp.State, &resp.Diagnostics, true)
+	if !m.Image.IsUnknown() {
+		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, m.Image.ValueString())...)
+	}
+}
+
+// apply writes the VNode's objects, records it in state, and waits for the
+// Deployment to roll out and the Node to be Ready. On update it also writes
+// the Node's labels and capacity, which the runtime sets only when it
+// registers a Node.
+func (r *vnodeResource) apply(ctx context.Context, m *vnodeResourceModel, state stateSetter, diags *diag.Diagnostics, update bool) {
+	kc, dyn, d := kubeClients(ctx, r.data)
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	ns := m.Runtime.ValueString()
+	rt, d := runtimeOf(ctx, kc, ns)
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	v, err := m.vnode()
+	if err != nil {
+		diags.AddError("Invalid settings", err.Error())
+		return
+	}
+	objs, err := rt.VNodeObjects(v)
+	if err != nil {
+		addProblems(diags, err, vnodeAttrs)
+		return
+	}
+	m.Image = types.StringValue(rt.Image)
+	tflog.Debug(ctx, "applying a VNode", map[string]any{"node": v.Name, "namespace": ns, "image": rt.Image, "objects": len(objs)})
+	if err := install.Apply(ctx, dyn, objs); err != nil {
+		diags.AddError("Cannot install the VNode", err.Error())
+		return
+	}
+	// In state before the wait, so that a timeout leaves it to destroy.
+	observed := *m
+	observed.Status, observed.Ready = types.StringValue(nodeNotRegistered), types.BoolValue(false)
+	if diags.Append(state.Set(ctx, &observed)...); diags.HasError() {
+		return
+	}
+	if err := waitDeploymentReady(ctx, kc, ns, vnodeDeploymentName(v.Name), defaultVNodeTimeout); err != nil {
+		diags.AddError("The VNode's runtime is not ready",
+			err.Error()+". Its pods' events and logs say why (kubectl -n "+ns+" logs deployment/"+vnodeDeploymentName(v.Name)+").")
+		return
+	}
+	if update {
+		if err := applyNodeSettings(ctx, kc, v); err != nil {
+			diags.AddError("Cannot update the VNode's Node", err.Error())
+			return
+		}
+	}
+	if err := waitNodeReady(ctx, kc, v.Name, defaultVNodeTimeout); err != nil {
+		diags.AddError("The VNode is not Ready", err.Error()+". The runtime's log says why (kubectl -n "+ns+
+			" logs deployment/"+vnodeDeploymentName(v.Name)+").")
+		return
+	}
+	m.Status, m.Ready = types.StringValue("Ready"), types.BoolValue(true)
+	diags.Append(state.Set(ctx, m)...)
+}
+
+func vnodeDeploymentName(node string) string { return "eci-vnode-" + node }
+
+func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m vnodeResourceModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	kc, _, diags := kubeClients(ctx, r.data)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := m.Runtime.ValueString(), m.ID.ValueString()
+	dep, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || (err == nil && dep.DeletionTimestamp != nil) {
+		tflog.Info(ctx, "VNode gone: its Deployment is not found", map[string]any{"node": name, "namespace": ns})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the VNode", fmt.Sprintf("Get Deployment %s/%s: %v", ns, vnodeDeploymentName(name), err))
+		return
+	}
+	if len(dep.Spec.Template.Spec.Containers) == 0 {
+		resp.Diagnostics.AddError("Cannot read the VNode", "Deployment "+ns+"/"+dep.Name+" has no container.")
+		return
+	}
+	// The Deployment's arguments are what runs: they are the truth for drift.
+	args := dep.Spec.Template.Spec.Containers[0].Args
+	m.Image = types.StringValue(dep.Spec.Template.Spec.Containers[0].Image)
+	// What the runtime's image is now, for ModifyPlan to compare.
+	if rt, d := runtimeOf(ctx, kc, ns); !d.HasError() {
+		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, rt.Image)...)
+	}
+	m.Name, m.NodeName = types.StringValue(name), types.StringValue(name)
+	m.ZoneIDs = keepEmptyList(m.ZoneIDs, listOf(listFlag(args, "zones")))
+	m.VSwitchIDs = listOf(listFlag(args, "vswitch-ids"))
+	m.SecurityGroupID = optionalFlag(args, "security-group-id")
+	m.ClusterDNS = keepEmptyList(m.ClusterDNS, listOf(listFlag(args, "cluster-dns")))
+	m.ClusterDomain = optionalFlag(args, "cluster-domain")
+	m.Labels = keepEmptyMap(m.Labels, mapOf(mapFlag(args, "node-labels")))
+	m.Replicas = types.Int64Value(int64(ptrOr(dep.Spec.Replicas, 1)))
+	capacity := mapFlag(args, "capacity")
+	take := func(name string) types.String {
+		v, ok := capacity[name]
+		if !ok {
+			return types.StringNull()
+		}
+		delete(capacity, name)
+		return types.StringValue(v)
+	}
+	m.CPU, m.Memory, m.Pods, m.GPU = take(string(corev1.ResourceCPU)), take(string(corev1.ResourceMemory)),
+		take(string(corev1.ResourcePods)), take(gpuResource)
+	if len(capacity) == 0 {
+		capacity = nil
+	}
+	m.CustomResources = keepEmptyMap(m.CustomResources, mapOf(capacity))
+
+	all := mapFlag(args, "tags")
+	tv, d := types.MapValueFrom(ctx, types.StringType, emptyAsEmpty(all))
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	m.TagsAll = tv
+	m.Tags = mapOf(ownTags(all, strMap(m.Tags), r.data))
+
+	status, ready, err := nodeStatus(ctx, kc, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
+		return
+	}
+	m.Status, m.Ready = types.StringValue(status), types.BoolValue(ready)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func emptyAsEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// ownTags is the part of the live tags that tags (not default_tags) set:
+// what state says while the live tags agree with it, otherwise the live
+// tags less those default_tags explain.
+func ownTags(live, state map[string]string, d *providerData) map[string]string {
+	var defaults map[string]string
+	if d != nil {
+		defaults, _ = d.DefaultTags()
+	}
+	if maps.Equal(mergeTags(defaults, state), emptyAsEmpty(live)) {
+		return state
+	}
+	own := map[string]string{}
+	for k, v := range live {
+		if dv, ok := defaults[k]; ok && dv == v {
+			if sv, inState := state[k]; !inState || sv != v {
+				continue
+			}
+		}
+		own[k] = v
+	}
+	if len(own) == 0 {
+		return nil
+	}
+	return own
+}
+
+// flagOf is the value of --name=value in args, and whether it is there.
+func flagOf(args []string, name string) (string, bool) {
+	prefix := "--" + name + "="
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, prefix); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func optionalFlag(args []string, name string) types.String {
+	if v, ok := flagOf(args, name); ok {
+		return types.StringValue(v)
+	}
+	return types.StringNull()
+}
+
+func listFlag(args []string, name string) []string {
+	v, ok := flagOf(args, name)
+	if !ok || v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// mapFlag reads the k=v,... syntax install renders maps in.
+func mapFlag(args []string, name string) map[string]string {
+	v, ok := flagOf(args, name)
+	if !ok || v == "" {
+		return nil
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(v, ",") {
+		k, val, _ := strings.Cut(kv, "=")
+		out[k] = val
+	}
+	return out
+}
+
+// privateRuntimeImage is the private state key where Read records the image
+// of the VNode's eci_runtime.
+const privateRuntimeImage = "runtime_image"
+
+// privateState is the part of the framework's private state used here.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type privateStateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func privateString(ctx context.Context, p privateState, key string, diags *diag.Diagnostics) string {
+	if p == nil {
+		return ""
+	}
+	b, d := p.GetKey(ctx, key)
+	if diags.Append(d...); len(b) == 0 {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+func setPrivateString(ctx context.Context, p privateStateSetter, key, value string) diag.Diagnostics {
+	b, _ := json.Marshal(value)
+	return p.SetKey(ctx, key, b)
+}
+
+// Values of status besides the Ready condition's.
+const nodeNotRegistered = "NotRegistered"
+
+// nodeStatus is what the Node's Ready condition says.
+func nodeStatus(ctx context.Context, kc kubernetes.Interface, name string) (string, bool, error) {
+	n, err := kc.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nodeNotRegistered, false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get Node %s: %w", name, err)
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type != corev1.NodeReady {
+			continue
+		}
+		switch c.Status {
+		case corev1.ConditionTrue:
+			return "Ready", true, nil
+		case corev1.ConditionFalse:
+			return "NotReady", false, nil
+		}
+		return "Unknown", false, nil
+	}
+	return "Unknown", false, nil
+}
+
+// waitNodeReady waits until Node name is registered and Ready.
+func waitNodeReady(ctx context.Context, kc kubernetes.Interface, name string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := nodeNotRegistered
+	for {
+		status, ready, err := nodeStatus(ctx, kc, name)
+		if err == nil {
+			if ready {
+				return nil
+			}
+			last = status
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s is not Ready after %s (last seen: %s)", name, timeout, last)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// applyNodeSettings writes v's labels and capacity onto its running Node by
+// server-side apply: the runtime sets them only when it registers the Node,
+// so without this a changed label would wait for a new Node.
+func applyNodeSettings(ctx context.Context, kc kubernetes.Interface, v install.VNode) error {
+	labelsPatch := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": v.Name, "labels": emptyAsEmpty(v.Labels)}}
+	if err := patchNode(ctx, kc, v.Name, labelsPatch, ""); err != nil {
+		return fmt.Errorf("apply the labels of Node %s: %w", v.Name, err)
+	}
+	if len(v.Capacity) == 0 {
+		return nil
+	}
+	capacity := map[string]string{}
+	for k, q := range v.Capacity {
+		capacity[k] = q
+	}
+	statusPatch := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": v.Name},
+		"status": map[string]any{"capacity": capacity, "allocatable": capacity}}
+	if err := patchNode(ctx, kc, v.Name, statusPatch, "status"); err != nil {
+		return fmt.Errorf("apply the capacity of Node %s: %w", v.Name, err)
+	}
+	return nil
+}
+
+func (r *vnodeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m vnodeResourceModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	kc, dyn, diags := kubeClients(ctx, r.data)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := m.Runtime.ValueString(), m.ID.ValueString()
+	// Only the names matter here; a runtime whose ConfigMap is gone still
+	// has them.
+	rt, d := runtimeOf(ctx, kc, ns)
+	if d.HasError() {
+		rt = install.Runtime{Image: "x", Namespace: ns, ClusterName: "x", Region: "cn-hangzhou", CredentialsSecret: "x"}
+	}
+	v := install.VNode{Name: name, VSwitchIDs: strList(m.VSwitchIDs), Replicas: int32(m.Replicas.ValueInt64())}
+	objs, err := rt.VNodeObjects(v)
+	if err != nil {
+		// Names only: drop what does not validate.
+		v = install.VNode{Name: name, Replicas: v.Replicas}
+		if objs, err = rt.VNodeObjects(v); err != nil {
+			addProblems(&resp.Diagnostics, err, vnodeAttrs)
+			return
+		}
+	}
+	// The Deployment first, and its pods gone, before the Node: until then
+	// the runtime deletes the instances of the pods that go with the Node.
+	if err := install.Delete(ctx, dyn, objs); err != nil {
+		resp.Diagnostics.AddError("Cannot delete the VNode", err.Error())
+		return
+	}
+	if err := waitGone(ctx, defaultVNodeTimeout, "Deployment "+ns+"/"+vnodeDeploymentName(name), func(ctx context.Context) error {
+		if _, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(name), metav1.GetOptions{}); err != nil {
+			return err
+		}
+		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{
+			install.LabelComponent: "node", install.LabelNode: name}).String()})
+		if err == nil && len(pods.Items) == 0 {
+			return apierrors.NewNotFound(corev1.Resource("pods"), name)
+		}
+		return nil
+	}); err != nil {
+		resp.Diagnostics.AddError("The VNode's runtime is not deleted", err.Error())
+		return
+	}
+	if err := install.Delete(ctx, dyn, rt.VNodeLeftovers(v)); err != nil {
+		resp.Diagnostics.AddError("Cannot delete the VNode", err.Error())
+		return
+	}
+	if err := waitGone(ctx, defaultVNodeTimeout, "Node "+name, func(ctx context.Context) error {
+		_, err := kc.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		return err
+	}); err != nil {
+		resp.Diagnostics.AddError("The VNode's Node is not deleted", err.Error())
+	}
+}
+
+// waitGone polls get until it returns NotFound.
+func waitGone(ctx context.Context, timeout time.Duration, what string, get func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		err := get(ctx)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s is still there after %s", what, timeout)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// ImportState takes a node name and finds the runtime whose namespace runs
+// its Deployment, by the labels install puts on it.
+func (r *vnodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	kc, _, diags := kubeClients(ctx, r.data)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	sel := labels.SelectorFromSet(labels.Set{install.LabelName: "eci-vnode", install.LabelComponent: "node", install.LabelNode: req.ID})
+	list, err := kc.AppsV1().Deployments(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import the VNode", "List the VNode Deployments: "+err.Error())
+		return
+	}
+	var namespaces []string
+	for _, d := range list.Items {
+		if d.Name == vnodeDeploymentName(req.ID) {
+			namespaces = append(namespaces, d.Namespace)
+		}
+	}
+	switch len(namespaces) {
+	case 0:
+		resp.Diagnostics.AddError("Cannot import the VNode",
+			fmt.Sprintf("No namespace runs a Deployment %s labelled %s: VNode %q was not installed by eci_vnode or eci-vnode render.",
+				vnodeDeploymentName(req.ID), sel, req.ID))
+		return
+	case 1:
+	default:
+		resp.Diagnostics.AddError("Cannot import the VNode",
+			fmt.Sprintf("VNode %q runs in several namespaces (%s); only one may serve a Node.", req.ID, strings.Join(namespaces, ", ")))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("runtime"), namespaces[0])...)
+}
+
+// patchNode server-side applies obj to Node name, or to its subresource.
+func patchNode(ctx context.Context, kc kubernetes.Interface, name string, obj map[string]any, subresource string) error {
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	var sub []string
+	if subresource != "" {
+		sub = []string{subresource}
+	}
+	_, err = kc.CoreV1().Nodes().Patch(ctx, name, k8stypes.ApplyPatchType, body,
+		metav1.PatchOptions{FieldManager: install.FieldManager, Force: ptrTo(true)}, sub...)
+	return err
+}
+
+func ptrTo[T any](v T) *T { return &v }

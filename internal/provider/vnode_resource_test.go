@@ -1,0 +1,443 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
+	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
+)
+
+// testAccVNodeResourceConfig is a runtime and one VNode on it; vnode is the
+// body of the eci_vnode block after runtime and name.
+func testAccVNodeResourceConfig(provider, namespace, node, vnode string) string {
+	return testAccRuntimeResourceConfig(provider, namespace, "sandbox", "info") + fmt.Sprintf(`
+resource "eci_vnode" "test" {
+  runtime = eci_runtime.test.id
+  name    = %[1]q
+%[2]s
+}
+`, node, vnode)
+}
+
+// The whole life of a VNode: created and Ready, imported, updated in place,
+// replaced, recreated after its Deployment is deleted, destroyed; and a pod
+// scheduled onto it runs as an ECI instance.
+func TestAccVNodeResource_lifecycle(t *testing.T) {
+	clusterRuntime.Lock()
+	defer clusterRuntime.Unlock()
+	sb := testAccSandbox(t)
+	kc := sb.Client()
+	emu, region, endpoint, ak, sk := testAccEmulator(t)
+	const ns = "tf-vnode-lifecycle"
+	const node = "tf-vnode-lifecycle"
+	const addr = "eci_vnode.test"
+	prov := testAccRuntimeProvider(sb, region, endpoint)
+	ctx := context.Background()
+	zone := region + "-h"
+
+	first := fmt.Sprintf(`
+  zone_ids    = [%q]
+  vswitch_ids = ["vsw-h-1"]
+  cpu         = "16"
+  labels      = { tier = "one" }
+  tags        = { team = "a" }
+`, zone)
+	second := fmt.Sprintf(`
+  zone_ids    = [%q]
+  vswitch_ids = ["vsw-h-1"]
+  cpu         = "32"
+  labels      = { tier = "two" }
+  tags        = { team = "b", cost = "c1" }
+`, zone)
+	third := fmt.Sprintf(`
+  zone_ids    = [%q]
+  vswitch_ids = ["vsw-h-2", "vsw-h-1"]
+  cpu         = "32"
+  labels      = { tier = "two" }
+  tags        = { team = "b", cost = "c1" }
+`, zone)
+
+	resource.UnitTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(ak, sk)),
+		CheckDestroy:             testAccCheckVNodeDestroyed(kc, ns, node),
+		Steps: []resource.TestStep{
+			{
+				Config: testAccVNodeResourceConfig(prov, ns, node, first),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(node)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Ready")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("image"), knownvalue.StringExact(install.ImageRepository+":test")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"team": knownvalue.StringExact("a")})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					testAccCheckNodeLabel(kc, node, "tier", "one"),
+					testAccCheckPodRunsOnVNode(t, kc, emu, region, endpoint, ak, sk, node),
+				),
+			},
+			{ResourceName: addr, ImportState: true, ImportStateId: node, ImportStateVerify: true},
+			{
+				Config: testAccVNodeResourceConfig(prov, ns, node, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					testAccCheckNodeLabel(kc, node, "tier", "two"),
+					testAccCheckNodeCapacity(kc, node, corev1.ResourceCPU, "32"),
+				),
+			},
+			// Drift: an edited Deployment (a label flag, the image) is put back.
+			{
+				PreConfig: func() {
+					d, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(node), metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := &d.Spec.Template.Spec.Containers[0]
+					for i, a := range c.Args {
+						if strings.HasPrefix(a, "--node-labels=") {
+							c.Args[i] = "--node-labels=tier=edited"
+						}
+					}
+					c.Image = install.ImageRepository + ":edited"
+					if _, err := kc.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccVNodeResourceConfig(prov, ns, node, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("labels").AtMapKey("tier"), knownvalue.StringExact("two")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("image"), knownvalue.StringExact(install.ImageRepository+":test")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					testAccCheckNodeLabel(kc, node, "tier", "two"),
+					testAccCheckDeploymentImage(kc, ns, node, install.ImageRepository+":test"),
+				),
+			},
+			// Drift of the image alone: Read records the runtime's image, and
+			// the plan updates the VNode to it.
+			{
+				PreConfig: func() {
+					d, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(node), metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					d.Spec.Template.Spec.Containers[0].Image = install.ImageRepository + ":edited"
+					if _, err := kc.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccVNodeResourceConfig(prov, ns, node, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("image"), knownvalue.StringExact(install.ImageRepository+":test")),
+				}},
+				Check: testAccCheckDeploymentImage(kc, ns, node, install.ImageRepository+":test"),
+			},
+			{
+				Config: testAccVNodeResourceConfig(prov, ns, node, third),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionReplace),
+				}},
+				Check: testAccCheckNodeLabel(kc, node, "tier", "two"),
+			},
+			{
+				PreConfig: func() {
+					if err := kc.AppsV1().Deployments(ns).Delete(ctx, vnodeDeploymentName(node), metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccVNodeResourceConfig(prov, ns, node, third),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate),
+				}},
+			},
+		},
+	})
+}
+
+// Bad settings stop the plan, each with what is wrong.
+func TestAccVNodeResource_invalid(t *testing.T) {
+	t.Parallel()
+	_, region, endpoint, ak, sk := testAccEmulator(t)
+	prov := fmt.Sprintf(`
+provider "eci" {
+  region       = %[1]q
+  endpoint     = %[2]q
+  access_key   = %[3]q
+  secret_key   = %[4]q
+  default_tags = { owner = "infra" }
+}
+`, region, endpoint, ak, sk)
+	vnode := func(body string) string {
+		return prov + `
+resource "eci_vnode" "x" {
+  runtime = "eci-vnode-system"
+  name    = "vn"
+` + body + `
+}
+`
+	}
+	var many []string
+	for i := 0; i < 15; i++ {
+		many = append(many, fmt.Sprintf("k%02d = \"v\"", i))
+	}
+	resource.UnitTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(map[string]string{}),
+		Steps: []resource.TestStep{
+			{
+				Config:      vnode(`vswitch_ids = ["vswitch-1"]`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid vswitch_ids.*"vswitch-1" is not a vSwitch ID`),
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  tags = {\n    " + strings.Join(many, "\n    ") + "\n  }"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Too many tags.*would carry 21 tags.*at most 20:\s+5\s+owned.*16\s+from\s+tags`),
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  tags = { aliyun-team = \"x\" }"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid tags.*starts with aliyun`),
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  memory = \"lots\""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid memory.*"lots" is not a Kubernetes quantity`),
+			},
+			// Values unknown at plan (another resource's) are checked at apply.
+			{
+				Config: prov + `
+resource "terraform_data" "net" {
+  input = "vsw-h-1"
+}
+
+resource "eci_vnode" "x" {
+  runtime     = "eci-vnode-system"
+  name        = "vn"
+  vswitch_ids = [terraform_data.net.output]
+  labels      = {}
+  tags        = { net = terraform_data.net.output }
+}
+`,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  security_group_id = \"group-1\""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid security_group_id.*not a security group ID`),
+			},
+		},
+	})
+}
+
+// A VNode whose runtime is not installed fails with what to do.
+func TestAccVNodeResource_runtimeNotInstalled(t *testing.T) {
+	t.Parallel()
+	sb := testAccSandbox(t)
+	_, region, endpoint, ak, sk := testAccEmulator(t)
+	resource.UnitTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(ak, sk)),
+		Steps: []resource.TestStep{{
+			Config: testAccRuntimeProvider(sb, region, endpoint) + `
+resource "eci_vnode" "x" {
+  runtime     = "tf-no-runtime"
+  name        = "tf-vnode-orphan"
+  vswitch_ids = ["vsw-h-1"]
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)eci_runtime tf-no-runtime is not installed`),
+		}},
+	})
+}
+
+func TestVNodeFlagsReadBackAsWritten(t *testing.T) {
+	args := []string{"node", "--zones=a,b", "--tags=a=1,b=2", "--cluster-domain=cluster.local"}
+	if got := listFlag(args, "zones"); len(got) != 2 || got[1] != "b" {
+		t.Errorf("zones %q", got)
+	}
+	if got := mapFlag(args, "tags"); len(got) != 2 || got["b"] != "2" {
+		t.Errorf("tags %v", got)
+	}
+	if got := optionalFlag(args, "cluster-domain"); got.ValueString() != "cluster.local" {
+		t.Errorf("cluster-domain %v", got)
+	}
+	if got := optionalFlag(args, "security-group-id"); !got.IsNull() {
+		t.Errorf("security-group-id %v, want null", got)
+	}
+}
+
+// testAccCheckVNodeDestroyed asks the cluster whether the VNode's Deployment
+// and Node are gone.
+func testAccCheckVNodeDestroyed(kc kubernetes.Interface, ns, node string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		if _, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(node), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("Deployment %s/%s after destroy: %v", ns, vnodeDeploymentName(node), err)
+		}
+		if _, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("Node %s after destroy: %v", node, err)
+		}
+		return nil
+	}
+}
+
+func testAccCheckDeploymentImage(kc kubernetes.Interface, ns, node, image string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		d, err := kc.AppsV1().Deployments(ns).Get(context.Background(), vnodeDeploymentName(node), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := d.Spec.Template.Spec.Containers[0].Image; got != image {
+			return fmt.Errorf("Deployment %s/%s runs %s, want %s", ns, d.Name, got, image)
+		}
+		return nil
+	}
+}
+
+func testAccCheckNodeLabel(kc kubernetes.Interface, node, key, value string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		n, err := kc.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := n.Labels[key]; got != value {
+			return fmt.Errorf("Node %s label %s=%q, want %q", node, key, got, value)
+		}
+		return nil
+	}
+}
+
+func testAccCheckNodeCapacity(kc kubernetes.Interface, node string, name corev1.ResourceName, want string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		n, err := kc.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		q, ok := n.Status.Capacity[name]
+		if !ok || q.Cmp(k8sresource.MustParse(want)) != 0 {
+			return fmt.Errorf("Node %s capacity %s=%s, want %s", node, name, q.String(), want)
+		}
+		return nil
+	}
+}
+
+// testAccCheckPodRunsOnVNode schedules a pod onto the VNode and waits until
+// it runs and the emulator lists its instance; then deletes it.
+func testAccCheckPodRunsOnVNode(t *testing.T, kc kubernetes.Interface, emu *emulator.Emulator, region, endpoint, ak, sk, node string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "on-" + node, Namespace: "default"},
+			Spec: corev1.PodSpec{
+				NodeSelector: map[string]string{corev1.LabelHostname: node},
+				Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
+					Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}},
+			},
+		}
+		if _, err := kc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		defer func() {
+			zero := int64(0)
+			_ = kc.CoreV1().Pods("default").Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+			_ = waitGone(context.Background(), time.Minute, "pod", func(ctx context.Context) error {
+				_, err := kc.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+				return err
+			})
+		}()
+		var last string
+		for {
+			p, err := kc.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+			if err == nil {
+				last = fmt.Sprintf("node %q, phase %s, %s", p.Spec.NodeName, p.Status.Phase, p.Status.Message)
+				if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("pod %s is not Running on %s: %s", pod.Name, node, last)
+			case <-time.After(time.Second):
+			}
+		}
+		client, err := eci.New(eci.Config{Region: region, Endpoint: endpoint,
+			Credentials: &eci.Credentials{AccessKeyID: ak, AccessKeySecret: sk}})
+		if err != nil {
+			return err
+		}
+		out, err := client.DescribeContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{
+			Tags: []eci.Tag{{Key: "eci-vnode/node", Value: node}}})
+		if err != nil {
+			return err
+		}
+		for _, g := range out.ContainerGroups {
+			if g.Status == "Running" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the emulator lists no running instance of VNode %s (%d listed)", node, len(out.ContainerGroups))
+	}
+}
+
+func TestTagsReadBackWithoutTheDefaults(t *testing.T) {
+	d := newProviderData("test", config{tags: map[string]string{"owner": "infra"}, tagsKnown: true}, func(string) string { return "" })
+	live := map[string]string{"owner": "infra", "team": "a"}
+	if got := ownTags(live, map[string]string{"team": "a"}, d); len(got) != 1 || got["team"] != "a" {
+		t.Errorf("state agrees: tags %v, want team=a", got)
+	}
+	if got := ownTags(live, nil, d); len(got) != 1 || got["team"] != "a" {
+		t.Errorf("imported: tags %v, want team=a", got)
+	}
+	if got := ownTags(map[string]string{"owner": "infra"}, nil, d); got != nil {
+		t.Errorf("only defaults: tags %v, want none", got)
+	}
+}
+
+func TestTagRulesAreECIs(t *testing.T) {
+	for k, want := range map[string]string{
+		"team":                   "",
+		"aliyun-x":               "starts with aliyun or acs:",
+		"acs:x":                  "starts with aliyun or acs:",
+		"eci-vnode/x":            "reserves",
+		strings.Repeat("k", 65):  "ECI allows at most 64",
+		"https://example.com/id": "http:// or https://",
+	} {
+		got := tagProblem(k, "v")
+		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+			t.Errorf("tagProblem(%q) = %q, want %q", k, got, want)
+		}
+	}
+	if got := tagProblem("team", strings.Repeat("v", 129)); !strings.Contains(got, "at most 128") {
+		t.Errorf("long value: %q", got)
+	}
+}

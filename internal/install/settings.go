@@ -402,7 +402,8 @@ func sortedKeys(m map[string]string) []string {
 // ECI's tag budget of an instance, and how much of it the runtime takes. The runtime
 // (runtime/translate) tags every instance with OwnedTagCount tags of its own, under
 // the prefix eci-vnode/; a VNode's tags share what is left of MaxInstanceTags. The
-// provider checks a VNode's tags against these without importing the runtime.
+// provider checks a VNode's tags against these without importing the runtime;
+// a test in runtime/translate (tagbudget_test.go) keeps the two the same.
 const (
 	MaxInstanceTags = 20
 	OwnedTagCount   = 5

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
 // providerModel is the provider block, in schema order.
@@ -219,10 +220,11 @@ func halfSetPairs(getenv func(string) string) string {
 // Limits of the tags the runtime puts on an ECI instance (docs/design.md,
 // "Owned tags"): ECI takes 20 per instance and the runtime owns five, so
 // default tags get at most 15; keys are at most 64 characters, values 128.
+// install holds the numbers, tied by a test to what the runtime really tags.
 const (
-	maxDefaultTags  = 15
-	maxTagKeyLen    = 64
-	maxTagValueLen  = 128
+	maxDefaultTags  = install.MaxInstanceTags - install.OwnedTagCount
+	maxTagKeyLen    = install.MaxTagKeyLen
+	maxTagValueLen  = install.MaxTagValueLen
 	ownedTagsPrefix = "eci-vnode/"
 )
 

@@ -538,11 +538,8 @@ func readCredentialsSHA256(ctx context.Context, kc kubernetes.Interface, ns stri
 
 // flagValue is the value of --name=value in args, or def.
 func flagValue(args []string, name, def string) string {
-	prefix := "--" + name + "="
-	for _, a := range args {
-		if v, ok := strings.CutPrefix(a, prefix); ok {
-			return v
-		}
+	if v, ok := flagOf(args, name); ok {
+		return v
 	}
 	return def
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -403,14 +403,14 @@ func validateVNodeModel(diags *diag.Diagnostics, m *vnodeResourceModel) {
 		}
 	}
 	custom := strMap(m.CustomResources)
-	for _, k := range sortedMapKeys(custom) {
+	for _, k := range slices.Sorted(maps.Keys(custom)) {
 		if msg := quantityProblem(custom[k]); msg != "" {
 			diags.AddAttributeError(path.Root("custom_resources").AtMapKey(k), "Invalid custom_resources", k+": "+msg)
 		}
 	}
 	tags := strMap(m.Tags)
-	for _, k := range sortedMapKeys(tags) {
-		if msg := tagProblem(k, tags[k]); msg != "" {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if msg := checkTag(k, tags[k]); msg != "" {
 			diags.AddAttributeError(path.Root("tags").AtMapKey(k), "Invalid tags", msg)
 		}
 	}
@@ -442,27 +442,6 @@ func quantityProblem(s string) string {
 	return ""
 }
 
-// tagProblem applies ECI's rules for a tag, and keeps the runtime's prefix
-// for the runtime.
-func tagProblem(k, v string) string {
-	switch {
-	case strings.TrimSpace(k) == "":
-		return "a tag key cannot be empty"
-	case strings.HasPrefix(k, "aliyun") || strings.HasPrefix(k, "acs:"):
-		return fmt.Sprintf("tag key %q starts with aliyun or acs:, which Alibaba Cloud reserves", k)
-	case strings.HasPrefix(k, "eci-vnode/"):
-		return fmt.Sprintf("tag key %q uses the prefix eci-vnode/, which the runtime reserves for its own tags", k)
-	case len(k) > install.MaxTagKeyLen:
-		return fmt.Sprintf("tag key %q is %d characters; ECI allows at most %d", k, len(k), install.MaxTagKeyLen)
-	case len(v) > install.MaxTagValueLen:
-		return fmt.Sprintf("the value of tag %q is %d characters; ECI allows at most %d", k, len(v), install.MaxTagValueLen)
-	case strings.Contains(k, "http://") || strings.Contains(k, "https://") ||
-		strings.Contains(v, "http://") || strings.Contains(v, "https://"):
-		return fmt.Sprintf("tag %q contains http:// or https://, which ECI does not allow", k)
-	}
-	return ""
-}
-
 // checkTagBudget refuses more tags than an instance can carry next to the
 // runtime's own.
 func checkTagBudget(diags *diag.Diagnostics, all map[string]string, defaults int) {
@@ -482,15 +461,6 @@ func mergeTags(defaults, tags map[string]string) map[string]string {
 	maps.Copy(all, defaults)
 	maps.Copy(all, tags)
 	return all
-}
-
-func sortedMapKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // capacity is the --capacity map of m.

@@ -432,12 +432,12 @@ func TestTagRulesAreECIs(t *testing.T) {
 		strings.Repeat("k", 65):  "ECI allows at most 64",
 		"https://example.com/id": "http:// or https://",
 	} {
-		got := tagProblem(k, "v")
+		got := checkTag(k, "v")
 		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
-			t.Errorf("tagProblem(%q) = %q, want %q", k, got, want)
+			t.Errorf("checkTag(%q) = %q, want %q", k, got, want)
 		}
 	}
-	if got := tagProblem("team", strings.Repeat("v", 129)); !strings.Contains(got, "at most 128") {
+	if got := checkTag("team", strings.Repeat("v", 129)); !strings.Contains(got, "at most 128") {
 		t.Errorf("long value: %q", got)
 	}
 }

@@ -19,8 +19,9 @@ type podAnnotations struct {
 	customDNS   *eci.DNSConfig
 	extraDisk   bool // eci-extra-ephemeral-storage given
 
-	spotStrategy string
-	priceLimit   bool
+	spotStrategy string // the pod's eci-spot-strategy, else the VNode's
+	podSpot      bool   // eci-spot-strategy is the pod's own
+	priceLimit   bool   // the pod gave eci-spot-price-limit
 	withEIP      bool
 }
 
@@ -160,6 +161,7 @@ func (t *translator) annotation(key, v string, all map[string]string) {
 		}
 		r.SpotStrategy = v
 		t.ann.spotStrategy = v
+		t.ann.podSpot = true
 	case annSpotPriceLimit:
 		p, msg := parsePrice(v)
 		if msg != "" {

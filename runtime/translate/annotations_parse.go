@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
 
 // Parsers for annotation values. Each returns the value and, when the input
@@ -40,18 +42,12 @@ func parseInt(v string, lo, hi int64, unit string) (int64, string) {
 }
 
 // parsePrice wants a positive decimal with at most three decimals, ECI's
-// rule for SpotPriceLimit.
+// rule for SpotPriceLimit (internal/eci, shared with the VNode's default).
 func parsePrice(v string) (float64, string) {
-	const want = "want a positive price per hour with at most 3 decimals, such as 0.5"
-	whole, frac, _ := strings.Cut(v, ".")
-	if whole == "" || len(frac) > 3 || !allDigits(whole) || (frac != "" && !allDigits(frac)) {
-		return 0, want
+	if f, ok := eci.ParseSpotPriceLimit(v); ok {
+		return f, ""
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) {
-		return 0, want
-	}
-	return f, ""
+	return 0, eci.SpotPriceLimitRule
 }
 
 func allDigits(s string) bool {

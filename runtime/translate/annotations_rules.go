@@ -6,8 +6,13 @@ import "github.com/eci-vnode/terraform-provider-eci/internal/eci"
 func (t *translator) crossCheckAnnotations(all map[string]string) {
 	r := t.req
 	_, hasPrice := all[annSpotPriceLimit]
+	if t.ann.podSpot && !hasPrice {
+		// The pod's strategy replaces the VNode's spot settings as a whole:
+		// the VNode's price limit is not carried over to it.
+		r.SpotPriceLimit = 0
+	}
 	switch {
-	case t.ann.spotStrategy == eci.SpotStrategySpotWithPriceLimit && !hasPrice:
+	case t.ann.podSpot && t.ann.spotStrategy == eci.SpotStrategySpotWithPriceLimit && !hasPrice:
 		t.c.fail(annotationField(annSpotStrategy), ReasonInvalidAnnotation,
 			"SpotWithPriceLimit needs %s, the highest hourly price to pay (such as 0.5); set it, or use SpotAsPriceGo", annSpotPriceLimit)
 	case t.ann.priceLimit && t.ann.spotStrategy != eci.SpotStrategySpotWithPriceLimit:

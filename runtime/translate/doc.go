@@ -240,6 +240,25 @@
 // apply to every pod; a VNode with exactly one zone also sends it as ZoneId
 // (dropped when the pod names its own vSwitches, whose zone then decides).
 //
+// # Defaults from the VNode
+//
+// SpotStrategy (with SpotPriceLimit, for SpotWithPriceLimit only) and
+// AutoMatchImageCache apply to every pod that does not set them:
+//
+//   - a pod with eci-spot-strategy replaces the VNode's spot settings as a
+//     whole: its SpotWithPriceLimit needs its own eci-spot-price-limit, and
+//     its NoSpot or SpotAsPriceGo gets no price limit from the VNode;
+//   - a pod with eci-spot-price-limit but no eci-spot-strategy keeps the
+//     VNode's strategy, which must then be SpotWithPriceLimit (the pod's
+//     price wins); eci-spot-duration and eci-spot-fallback count the VNode's
+//     strategy as the pod's;
+//   - eci-auto-imc (or its legacy eci-image-cache) wins over the VNode's
+//     AutoMatchImageCache, "false" included.
+//
+// A VNode whose own spot settings are inconsistent (an unknown strategy, a
+// price limit without SpotWithPriceLimit or the reverse) fails every pod
+// with InvalidNodeConfig; `eci-vnode node` refuses such flags at start.
+//
 // # What the runtime must do around translation
 //
 //   - Run the virtual-kubelet PodController with SkipDownwardAPIResolution:

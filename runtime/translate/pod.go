@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -96,6 +97,25 @@ func (t *translator) placement() {
 	}
 	t.req.SecurityGroupID = n.SecurityGroupID
 	t.req.ResourceGroupID = n.ResourceGroupID
+
+	// Spot and image-cache defaults; annotations() replaces them for a pod
+	// that sets its own.
+	switch {
+	case n.SpotStrategy != "" && !slices.Contains(eci.SpotStrategies, n.SpotStrategy):
+		t.c.fail("vnode.spotStrategy", ReasonInvalidNodeConfig,
+			"spot strategy %s is not SpotAsPriceGo, SpotWithPriceLimit or NoSpot", strconv.Quote(n.SpotStrategy))
+	case (n.SpotStrategy == eci.SpotStrategySpotWithPriceLimit) != (n.SpotPriceLimit > 0):
+		t.c.fail("vnode.spotPriceLimit", ReasonInvalidNodeConfig,
+			"a spot price limit (%g) goes with the spot strategy SpotWithPriceLimit, and only with it (the VNode has %s)",
+			n.SpotPriceLimit, strconv.Quote(n.SpotStrategy))
+	default:
+		t.req.SpotStrategy = n.SpotStrategy
+		t.req.SpotPriceLimit = n.SpotPriceLimit
+		t.ann.spotStrategy = n.SpotStrategy
+	}
+	if n.AutoMatchImageCache {
+		t.req.AutoMatchImageCache = eci.Ptr(true)
+	}
 }
 
 // podLevel sets the pod-wide lifecycle settings.

@@ -28,6 +28,16 @@ type VNode struct {
 	ResourceGroupID  string
 	ScheduleStrategy string // VSwitchOrdered | VSwitchRandom
 
+	// SpotStrategy and SpotPriceLimit are the spot settings of a pod without
+	// k8s.aliyun.com/eci-spot-strategy; a pod that has it replaces both
+	// (see "Defaults from the VNode"). SpotPriceLimit goes with
+	// SpotWithPriceLimit only.
+	SpotStrategy   string // "" | SpotAsPriceGo | SpotWithPriceLimit | NoSpot
+	SpotPriceLimit float64
+	// AutoMatchImageCache asks ECI to match an image cache for every pod
+	// that does not set k8s.aliyun.com/eci-auto-imc (or its legacy key).
+	AutoMatchImageCache bool
+
 	// Tags are put on every instance of this VNode (cost allocation).
 	Tags map[string]string
 

@@ -255,6 +255,15 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	flag("tags", pairs(v.Tags))
 	flag("capacity", pairs(v.Capacity))
 	flag("node-labels", pairs(v.Labels))
+	if v.Taints != nil {
+		// Rendered even when empty: "--node-taints=" means no taints at all.
+		args = append(args, "--node-taints="+FormatTaints(v.Taints))
+	}
+	flag("spot-strategy", v.SpotStrategy)
+	flag("spot-price-limit", v.SpotPriceLimit)
+	if v.AutoMatchImageCache {
+		args = append(args, "--auto-match-image-cache=true")
+	}
 	flag("cluster-dns", strings.Join(v.ClusterDNS, ","))
 	flag("cluster-domain", v.ClusterDomain)
 	flag("eci-endpoint", r.ECIEndpoint)

@@ -131,6 +131,19 @@ type VNode struct {
 	Capacity map[string]string
 	// Labels added to the node (--node-labels).
 	Labels map[string]string
+	// Taints of the node. nil: --node-taints is not rendered and the node has the
+	// runtime's default, DefaultVNodeTaints; non-nil, even empty, is rendered as
+	// --node-taints=<FormatTaints>, and the node has exactly these.
+	Taints []Taint
+	// SpotStrategy and SpotPriceLimit are the spot settings of every pod that does not
+	// set k8s.aliyun.com/eci-spot-strategy (--spot-strategy, --spot-price-limit):
+	// SpotAsPriceGo, SpotWithPriceLimit (with SpotPriceLimit, a decimal such as "0.5")
+	// or NoSpot; empty renders nothing.
+	SpotStrategy   string
+	SpotPriceLimit string
+	// AutoMatchImageCache lets ECI match an image cache for every pod that does not set
+	// k8s.aliyun.com/eci-auto-imc (--auto-match-image-cache=true).
+	AutoMatchImageCache bool
 	// Tags added to every instance of the VNode (--tags); not under eci-vnode/.
 	Tags map[string]string
 	// ClusterDNS and ClusterDomain for pods with dnsPolicy ClusterFirst.
@@ -311,6 +324,16 @@ func (r Runtime) validateVNode(ps *Problems, v VNode) {
 		for _, msg := range validation.IsValidLabelValue(v.Labels[k]) {
 			ps.add("VNode.Labels", "value of %q: %s", k, msg)
 		}
+	}
+	for _, msg := range CheckTaints(v.Taints) {
+		ps.add("VNode.Taints", "%s", msg)
+	}
+	sp, lp := CheckSpot(v.SpotStrategy, v.SpotPriceLimit)
+	if sp != "" {
+		ps.add("VNode.SpotStrategy", "%s", sp)
+	}
+	if lp != "" {
+		ps.add("VNode.SpotPriceLimit", "%s", lp)
 	}
 	mapItems(ps, "VNode.Capacity", v.Capacity)
 	for _, k := range sortedKeys(v.Capacity) {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
@@ -47,10 +48,22 @@ type Config struct {
 	// advertised port that refuses connections would make `kubectl logs`
 	// fail with a connection error instead of saying what is missing.
 	DaemonPort int32
-	// Labels and Taints are added to the VNode labels and taint every VNode
-	// carries (docs/design.md, "Names").
+	// Labels are added to the VNode labels every VNode carries
+	// (docs/design.md, "Names").
 	Labels map[string]string
+	// Taints are the Node's taints: nil means DefaultTaints (the VNode
+	// taint only), an empty non-nil list no taints. The runtime keeps them
+	// on an existing Node too (SyncTaints); the ECI API taint
+	// TaintECIUnreachable is not among them: Health manages it.
 	Taints []corev1.Taint
+
+	// SpotStrategy and SpotPriceLimit (with SpotWithPriceLimit only) are
+	// the spot settings of a pod without k8s.aliyun.com/eci-spot-strategy;
+	// AutoMatchImageCache that of a pod without k8s.aliyun.com/eci-auto-imc
+	// (runtime/translate, "Defaults from the VNode").
+	SpotStrategy        string
+	SpotPriceLimit      float64
+	AutoMatchImageCache bool
 
 	// StatusPollFast is how often ECI is asked which instances changed
 	// (DescribeContainerGroupStatus with SinceSecond); StatusPollSlow is
@@ -255,5 +268,27 @@ func (c *Config) vnode() translate.VNode {
 		Tags:             c.Tags,
 		ClusterDNS:       c.ClusterDNS,
 		ClusterDomain:    c.ClusterDomain,
+
+		SpotStrategy:        c.SpotStrategy,
+		SpotPriceLimit:      c.SpotPriceLimit,
+		AutoMatchImageCache: c.AutoMatchImageCache,
 	}
+}
+
+// DefaultTaints are the taints of a VNode whose Config.Taints is nil: the
+// VNode taint k8s.aliyun.com/vnode=true:NoSchedule (docs/design.md, "Names").
+func DefaultTaints() []corev1.Taint {
+	return []corev1.Taint{{Key: TaintKey, Value: TaintValue, Effect: profile.VNodeTaintEffect}}
+}
+
+// nodeTaints are the taints the Node should carry by the configuration.
+func (c *Config) nodeTaints() []corev1.Taint {
+	if c.Taints == nil {
+		return DefaultTaints()
+	}
+	out := make([]corev1.Taint, len(c.Taints))
+	for i, t := range c.Taints {
+		out[i] = corev1.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect}
+	}
+	return out
 }

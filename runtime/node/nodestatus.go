@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -50,7 +51,11 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 	if len(cfg.ZoneIDs) > 0 {
 		n.Labels[LabelZone] = cfg.ZoneIDs[0]
 	}
-	n.Spec.Taints = append([]corev1.Taint{{Key: TaintKey, Value: TaintValue, Effect: profile.VNodeTaintEffect}}, cfg.Taints...)
+	n.Spec.Taints = cfg.nodeTaints()
+	if n.Annotations == nil {
+		n.Annotations = map[string]string{}
+	}
+	n.Annotations[AnnotationManagedTaints] = managedTaintsValue(n.Spec.Taints)
 
 	n.Status.Capacity = cfg.Capacity.DeepCopy()
 	n.Status.Allocatable = cfg.Capacity.DeepCopy()
@@ -274,6 +279,138 @@ func (h *Health) setTaint(ctx context.Context, on bool) error {
 		}
 		n.Spec.Taints = taints
 		_, err = h.kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: fieldManager})
+		return err
+	})
+}
+
+// AnnotationManagedTaints records on the Node the taints the runtime set from
+// its configuration (a JSON list of key, value and effect). virtual-kubelet
+// creates the Node with its taints but, for a Node that already exists,
+// patches only its status, labels and annotations (node.NodeController in
+// virtual-kubelet v1.14.1: updateNodeStatus patches the status subresource),
+// so the taints of a restarted runtime whose --node-taints changed are
+// SyncTaints' job; the annotation tells it which taints were its own, so a
+// taint dropped from the configuration is removed and taints others set are
+// kept.
+const AnnotationManagedTaints = "eci-vnode.io/managed-taints"
+
+// managedTaintsValue is the annotation's value for ts.
+func managedTaintsValue(ts []corev1.Taint) string {
+	type taint struct {
+		Key    string             `json:"key"`
+		Value  string             `json:"value,omitempty"`
+		Effect corev1.TaintEffect `json:"effect"`
+	}
+	out := make([]taint, len(ts))
+	for i, t := range ts {
+		out[i] = taint{t.Key, t.Value, t.Effect}
+	}
+	b, _ := json.Marshal(out) // cannot fail: strings only
+	return string(b)
+}
+
+// parseManagedTaints reads the annotation. A Node without it (registered by
+// a runtime that did not write it) or with an unreadable one counts as
+// carrying DefaultTaints from the runtime: that is what runtimes before
+// the annotation always set.
+func parseManagedTaints(v string, ok bool) []corev1.Taint {
+	var ts []corev1.Taint
+	if !ok || json.Unmarshal([]byte(v), &ts) != nil {
+		return DefaultTaints()
+	}
+	return ts
+}
+
+type taintID struct {
+	key    string
+	effect corev1.TaintEffect
+}
+
+// mergeTaints brings current to want: a taint with the key and effect of a
+// wanted one becomes it (keeping its time added), one the runtime set
+// before (prev) and no longer wants goes, every other taint — the node
+// lifecycle controller's, TaintECIUnreachable, a user's kubectl taint — is
+// kept where it is; wanted taints not yet on the Node are appended.
+func mergeTaints(current, prev, want []corev1.Taint) []corev1.Taint {
+	wanted := map[taintID]corev1.Taint{}
+	for _, t := range want {
+		wanted[taintID{t.Key, t.Effect}] = t
+	}
+	before := map[taintID]bool{}
+	for _, t := range prev {
+		before[taintID{t.Key, t.Effect}] = true
+	}
+	out := []corev1.Taint{}
+	placed := map[taintID]bool{}
+	for _, t := range current {
+		id := taintID{t.Key, t.Effect}
+		if w, ok := wanted[id]; ok {
+			if !placed[id] {
+				w.TimeAdded = t.TimeAdded
+				out = append(out, w)
+				placed[id] = true
+			}
+			continue
+		}
+		if before[id] {
+			continue
+		}
+		out = append(out, t)
+	}
+	for _, t := range want {
+		if id := (taintID{t.Key, t.Effect}); !placed[id] {
+			out = append(out, t)
+			placed[id] = true
+		}
+	}
+	return out
+}
+
+func sameTaints(a, b []corev1.Taint) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Value != b[i].Value || a[i].Effect != b[i].Effect {
+			return false
+		}
+	}
+	return true
+}
+
+// SyncTaints brings the taints of an existing Node to the configuration
+// (see AnnotationManagedTaints) and records them in the annotation. It
+// runs before virtual-kubelet starts, whose first status patch writes the
+// same annotation: run after it, a failed sync would leave the annotation
+// claiming taints the Node does not have. A Node that does not exist yet
+// is left to virtual-kubelet, which creates it as ConfigureNode says. Labels
+// need nothing of the kind: virtual-kubelet's three-way patch of the Node's
+// metadata adds and removes the labels it last applied and keeps others'.
+func SyncTaints(ctx context.Context, kube kubernetes.Interface, cfg Config) error {
+	want := cfg.nodeTaints()
+	value := managedTaintsValue(want)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := kube.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		prev, ok := n.Annotations[AnnotationManagedTaints]
+		taints := mergeTaints(n.Spec.Taints, parseManagedTaints(prev, ok), want)
+		if ok && prev == value && sameTaints(taints, n.Spec.Taints) {
+			return nil
+		}
+		n.Spec.Taints = taints
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations[AnnotationManagedTaints] = value
+		// Update carries the resourceVersion read above: a concurrent
+		// change (the lifecycle controller's taint) is a conflict, retried
+		// on the newer Node, never overwritten.
+		_, err = kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: fieldManager})
 		return err
 	})
 }

@@ -241,6 +241,12 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 		}
 		o.Log.Info("VNode registered", "node", cfg.NodeName)
 	}()
+	if err := SyncTaints(ctx, o.Kube, cfg); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("bring the taints of Node %s to the configuration: %w", cfg.NodeName, err)
+	}
 	if err := n.Run(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("run VNode %s: %w", cfg.NodeName, err)
 	}

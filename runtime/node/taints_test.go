@@ -47,7 +47,7 @@ func TestSyncTaintsKeepsTaintsOthersSet(t *testing.T) {
 		name       string
 		current    []corev1.Taint
 		annotation *[]corev1.Taint // nil: none (a Node of an older runtime)
-		want       []corev1.Taint // Config.Taints
+		want       []corev1.Taint  // Config.Taints
 		result     []corev1.Taint
 	}{
 		{"a Node without the annotation had the VNode taint from the runtime",

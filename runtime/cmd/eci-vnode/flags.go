@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
 // settings are the flags of one subcommand, where each value came from, and
@@ -410,4 +413,47 @@ func (m *mapFlag) Set(s string) error {
 	}
 	*m = out
 	return nil
+}
+
+// taintsFlag is --node-taints: whether it was given at all (absent leaves the
+// runtime's default, present and empty means no taints) and its raw value,
+// parsed after settling by install.ParseTaints, the one syntax the installation
+// renders.
+type taintsFlag struct {
+	set bool
+	raw string
+}
+
+func (f *taintsFlag) String() string { return f.raw }
+func (f *taintsFlag) Set(s string) error {
+	f.set, f.raw = true, s
+	return nil
+}
+
+// taints parses --node-taints; nil when it was not given. A bad value is a
+// problem naming every bad item and the accepted form.
+func (s *settings) taints(name string, f taintsFlag) []install.Taint {
+	if !f.set {
+		return nil
+	}
+	ts, err := install.ParseTaints(f.raw)
+	if err != nil {
+		s.problem(name, "%s", err)
+		return nil
+	}
+	return ts
+}
+
+// spot checks --spot-strategy and --spot-price-limit by install.CheckSpot, the
+// rule the installation applies, and returns the price limit as a number.
+func (s *settings) spot(strategyName, strategy, limitName, limit string) float64 {
+	sp, lp := install.CheckSpot(strategy, limit)
+	if sp != "" {
+		s.problem(strategyName, "%s", sp)
+	}
+	if lp != "" {
+		s.problem(limitName, "%s", lp)
+	}
+	price, _ := eci.ParseSpotPriceLimit(limit)
+	return price
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/node"
 )
 
@@ -37,6 +38,8 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		leaderElect                      bool
 		kubeQPS                          float64
 		kubeBurst                        int
+		taints                           taintsFlag
+		spotPriceLimit                   string
 	)
 	fs.StringVar(&configFile, "config", "", "optional YAML file of settings; keys are these flag names")
 	fs.StringVar(&cfg.NodeName, "node-name", getenv("NODE_NAME"), "name of the VNode's Kubernetes node (default $NODE_NAME)")
@@ -52,6 +55,10 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain")
 	fs.Var(&capacity, "capacity", "resource=quantity,... advertised capacity (cpu, memory, pods, ephemeral-storage, nvidia.com/gpu, custom)")
 	fs.Var(&labels, "node-labels", "k=v,... extra node labels")
+	fs.Var(&taints, "node-taints", "the node's taints, "+install.TaintSyntax+" (default: the VNode taint "+install.FormatTaints(install.DefaultVNodeTaints())+"; empty: no taints)")
+	fs.StringVar(&cfg.SpotStrategy, "spot-strategy", "", "spot strategy of every pod without k8s.aliyun.com/eci-spot-strategy: SpotAsPriceGo, SpotWithPriceLimit or NoSpot (default: none)")
+	fs.StringVar(&spotPriceLimit, "spot-price-limit", "", "highest hourly price with --spot-strategy=SpotWithPriceLimit, e.g. 0.5 (at most 3 decimals)")
+	fs.BoolVar(&cfg.AutoMatchImageCache, "auto-match-image-cache", false, "let ECI match an image cache for every pod without k8s.aliyun.com/eci-auto-imc")
 	fs.StringVar(&cfg.NodeIP, "node-ip", getenv("POD_IP"), "address the node reports (default $POD_IP)")
 	fs.DurationVar(&cfg.StatusPollFast, "status-poll-fast", time.Second, "how often ECI is asked which instances changed")
 	fs.DurationVar(&cfg.StatusPollSlow, "status-poll-slow", 30*time.Second, "how often every instance of the VNode is listed, at least")
@@ -87,6 +94,13 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	cfg.ZoneIDs, cfg.VSwitchIDs, cfg.ClusterDNS = zones, vswitches, clusterDNS
 	cfg.Tags, cfg.Labels = tags, labels
 	cfg.Capacity = s.capacity("capacity", capacity)
+	if ts := s.taints("node-taints", taints); ts != nil {
+		cfg.Taints = make([]corev1.Taint, len(ts))
+		for i, t := range ts {
+			cfg.Taints[i] = corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)}
+		}
+	}
+	cfg.SpotPriceLimit = s.spot("spot-strategy", cfg.SpotStrategy, "spot-price-limit", spotPriceLimit)
 	s.logLevel("log-level", logLevel)
 	s.positive("status-poll-fast", cfg.StatusPollFast)
 	s.positive("status-poll-slow", cfg.StatusPollSlow)

@@ -26,6 +26,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 		credentialsFromEnv, noWebhook bool
 		webhookReplicas, replicas     int
 		pollFast, pollSlow            time.Duration
+		taints                        taintsFlag
 	)
 	fs.StringVar(&configFile, "config", "", "optional YAML file of settings; keys are these flag names")
 	fs.StringVar(&r.Version, "version", version, "runtime version: the image tag")
@@ -53,6 +54,10 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs.Var(&tags, "tags", "k=v,... tags added to every instance")
 	fs.Var(&capacity, "capacity", "resource=quantity,... advertised capacity")
 	fs.Var(&labels, "node-labels", "k=v,... extra node labels")
+	fs.Var(&taints, "node-taints", "the node's taints, "+install.TaintSyntax+" (default: the runtime's, the VNode taint; empty: no taints)")
+	fs.StringVar(&v.SpotStrategy, "spot-strategy", "", "spot strategy of every pod without its own: SpotAsPriceGo, SpotWithPriceLimit or NoSpot")
+	fs.StringVar(&v.SpotPriceLimit, "spot-price-limit", "", "highest hourly price with --spot-strategy=SpotWithPriceLimit, e.g. 0.5")
+	fs.BoolVar(&v.AutoMatchImageCache, "auto-match-image-cache", false, "let ECI match an image cache for every pod without its own setting")
 	fs.Var(&clusterDNS, "cluster-dns", "comma-separated cluster DNS service IPs")
 	fs.StringVar(&v.ClusterDomain, "cluster-domain", "", "cluster DNS domain (the runtime's default: cluster.local)")
 	fs.IntVar(&replicas, "replicas", 1, "replicas of each VNode's runtime; above 1 they run active/standby")
@@ -73,6 +78,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	s.atLeast("replicas", replicas, 1)
 	v.ZoneIDs, v.VSwitchIDs, v.ClusterDNS = zones, vswitches, clusterDNS
 	v.Tags, v.Labels, v.Capacity = tags, labels, capacity
+	v.Taints = s.taints("node-taints", taints)
 	v.Replicas = int32(replicas)
 	v.StatusPollFast, v.StatusPollSlow = pollFast, pollSlow
 	if credentialsFromEnv {
@@ -137,6 +143,9 @@ var renderFlags = map[string]string{
 	"VNode.ScheduleStrategy": "schedule-strategy",
 	"VNode.Tags":             "tags",
 	"VNode.Labels":           "node-labels",
+	"VNode.Taints":           "node-taints",
+	"VNode.SpotStrategy":     "spot-strategy",
+	"VNode.SpotPriceLimit":   "spot-price-limit",
 	"VNode.Capacity":         "capacity",
 	"VNode.ClusterDNS":       "cluster-dns",
 	"VNode.StatusPollFast":   "status-poll-fast",

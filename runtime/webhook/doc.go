@@ -59,11 +59,15 @@
 //   - Service CREATE/UPDATE of type NodePort whose selector selects pods running on VNodes
 //     (the webhook watches bound pods): a node port does not reach an ECI instance; use a
 //     Service of type LoadBalancer.
-//   - DaemonSet CREATE/UPDATE whose pods tolerate the VNode taint (k8s.aliyun.com/vnode=
-//     true:NoSchedule, e.g. a blanket operator: Exists) and are not kept off VNodes by a
-//     nodeSelector or required affinity (k8s.aliyun.com/vnode NotIn ["true"]), nor by a
-//     nodeSelector no existing VNode matches: the DaemonSet controller would create pods
-//     for every VNode, and they are refused (above); add the affinity, or use a sidecar.
+//   - DaemonSet CREATE/UPDATE whose pods would land on a VNode: they are not kept off VNodes
+//     by a nodeSelector or required affinity (k8s.aliyun.com/vnode NotIn ["true"]), an
+//     existing VNode matches their nodeSelector and affinity, and they tolerate every
+//     NoSchedule and NoExecute taint that VNode carries (its --node-taints; by default the
+//     VNode taint k8s.aliyun.com/vnode=true:NoSchedule, which a blanket operator: Exists
+//     tolerates; passing node.kubernetes.io/* taints and eci-vnode.io/eci-api-unreachable
+//     do not count). With no VNode yet, the default VNode taint is assumed. The DaemonSet
+//     controller would create pods for such VNodes, and they are refused (above); add the
+//     affinity, or use a sidecar.
 //
 // Scale-in order. Pods running on VNodes get controller.kubernetes.io/pod-deletion-cost
 // (default -100, --deletion-cost, "off" disables it) so that a ReplicaSet that scales

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -126,9 +127,11 @@ func (h *handler) validateService(_ context.Context, req *admissionv1.AdmissionR
 		name, count, example, exampleNode), maxWarning)}}
 }
 
-// validateDaemonSet warns when a DaemonSet tolerates the VNode taint and nothing keeps
-// its pods off VNodes: the DaemonSet controller would create a pod for every VNode, and
-// those pods are refused. It never refuses the DaemonSet itself.
+// validateDaemonSet warns when a DaemonSet's pods would land on a VNode: one the cluster
+// has matches their nodeSelector and required affinity, and they tolerate every taint
+// it carries (with no VNode known yet, the VNode taint every VNode has by default). The
+// DaemonSet controller would create a pod for every such VNode, and those pods are
+// refused. It never refuses the DaemonSet itself.
 func (h *handler) validateDaemonSet(_ context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return allow()
@@ -138,32 +141,114 @@ func (h *handler) validateDaemonSet(_ context.Context, req *admissionv1.Admissio
 		return h.allowUnreadable(req, fmt.Errorf("decode daemonset: %w", err))
 	}
 	spec := &ds.Spec.Template.Spec
-	if !profile.ToleratesVNodeTaint(spec.Tolerations) || keptOffVNodes(spec) || !h.someVNodeFits(spec) {
+	if keptOffVNodes(spec) {
+		return allow()
+	}
+	vnode, taints, lands := h.landsOnVNode(spec)
+	if !lands {
 		return allow()
 	}
 	name := ds.Name
 	if name == "" {
 		name = req.Name
 	}
+	what := fmt.Sprintf("can land on VNode %s, which has no taint that keeps it off", vnode)
+	switch {
+	case len(taints) == 1:
+		what = "tolerates the VNode taint " + taintString(taints[0])
+	case len(taints) > 1:
+		parts := make([]string, len(taints))
+		for i, t := range taints {
+			parts[i] = taintString(t)
+		}
+		what = "tolerates the VNode taints " + strings.Join(parts, ", ")
+	}
 	return &admissionv1.AdmissionResponse{Allowed: true, Warnings: []string{truncate(fmt.Sprintf(
-		"DaemonSet %q tolerates the VNode taint %s=%s:%s, but DaemonSet pods cannot run on a VNode: add node affinity %s NotIn [%q], or use a sidecar container in the pod",
-		name, profile.VNodeTaintKey, profile.VNodeTaintValue, profile.VNodeTaintEffect, profile.VNodeLabelKey, profile.VNodeLabelValue), maxWarning)}}
+		"DaemonSet %q %s, but DaemonSet pods cannot run on a VNode: add node affinity %s NotIn [%q], or use a sidecar container in the pod",
+		name, what, profile.VNodeLabelKey, profile.VNodeLabelValue), maxWarning)}}
 }
 
-// someVNodeFits reports whether a VNode the cluster has satisfies spec's nodeSelector and
-// required affinity. With no VNode known yet it answers true: one may be added later.
-func (h *handler) someVNodeFits(spec *corev1.PodSpec) bool {
+// landsOnVNode finds a VNode the cluster has whose labels satisfy spec's nodeSelector and
+// required affinity and whose taints spec tolerates, the first by name; it returns the
+// VNode's name and the taints that would otherwise keep the pods off. A VNode's taints
+// are its own (eci-vnode node --node-taints): one without taints takes any pod, one with
+// an extra NoSchedule taint only pods that tolerate that too. With no VNode known yet it
+// answers for the VNode taint every VNode has by default: one may be added later.
+func (h *handler) landsOnVNode(spec *corev1.PodSpec) (vnode string, taints []corev1.Taint, ok bool) {
 	sel := labels.SelectorFromSet(labels.Set{profile.VNodeLabelKey: profile.VNodeLabelValue})
 	vnodes, err := h.nodes.List(sel)
 	if err != nil || len(vnodes) == 0 {
-		return true
+		def := corev1.Taint{Key: profile.VNodeTaintKey, Value: profile.VNodeTaintValue, Effect: corev1.TaintEffectNoSchedule}
+		return "", []corev1.Taint{def}, toleratesAll(spec.Tolerations, []corev1.Taint{def})
 	}
+	slices.SortFunc(vnodes, func(a, b *corev1.Node) int { return strings.Compare(a.Name, b.Name) })
 	for _, n := range vnodes {
-		if nodeFits(spec, n) {
-			return true
+		blocking := schedulingTaints(n.Spec.Taints)
+		if nodeFits(spec, n) && toleratesAll(spec.Tolerations, blocking) {
+			return n.Name, blocking, true
 		}
 	}
+	return "", nil, false
+}
+
+// schedulingTaints are the taints that keep a DaemonSet's pods off a node for good:
+// NoSchedule and NoExecute ones, except the passing conditions the DaemonSet controller
+// tolerates itself (node.kubernetes.io/*, such as not-ready) and the runtime's own ECI API
+// taint, which goes when ECI answers again.
+func schedulingTaints(ts []corev1.Taint) []corev1.Taint {
+	var out []corev1.Taint
+	for _, t := range ts {
+		switch {
+		case t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute:
+		case strings.HasPrefix(t.Key, "node.kubernetes.io/"), t.Key == taintECIUnreachable:
+		default:
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// taintECIUnreachable is runtime/node's TaintECIUnreachable (docs/runtime.md, "Node
+// readiness and ECI health"); the webhook does not import the node runtime.
+const taintECIUnreachable = "eci-vnode.io/eci-api-unreachable"
+
+// toleratesAll reports whether every taint of ts is tolerated by one of tols, by the
+// rule of Kubernetes' Toleration.ToleratesTaint: an empty effect matches every effect,
+// an empty key with Exists every taint, Exists any value, Equal (or no operator) the
+// same value.
+func toleratesAll(tols []corev1.Toleration, ts []corev1.Taint) bool {
+	for _, t := range ts {
+		if !slices.ContainsFunc(tols, func(tol corev1.Toleration) bool { return tolerates(tol, t) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func tolerates(tol corev1.Toleration, t corev1.Taint) bool {
+	if tol.Effect != "" && tol.Effect != t.Effect {
+		return false
+	}
+	if tol.Key == "" {
+		return tol.Operator == corev1.TolerationOpExists
+	}
+	if tol.Key != t.Key {
+		return false
+	}
+	switch tol.Operator {
+	case corev1.TolerationOpExists:
+		return true
+	case "", corev1.TolerationOpEqual:
+		return tol.Value == t.Value
+	}
 	return false
+}
+
+func taintString(t corev1.Taint) string {
+	if t.Value == "" {
+		return t.Key + ":" + string(t.Effect)
+	}
+	return t.Key + "=" + t.Value + ":" + string(t.Effect)
 }
 
 func podFinished(pod *corev1.Pod) bool {

@@ -82,8 +82,20 @@ func (f *fixture) addNode(name string, vnode bool) {
 	if vnode {
 		n.Labels[profile.VNodeLabelKey] = profile.VNodeLabelValue
 		n.Labels["type"] = "virtual-kubelet"
+		n.Spec.Taints = []corev1.Taint{{Key: profile.VNodeTaintKey, Value: profile.VNodeTaintValue, Effect: corev1.TaintEffectNoSchedule}}
 	}
 	_ = f.nodes.Add(n)
+}
+
+// setTaints replaces the taints of a node of the fixture.
+func (f *fixture) setTaints(name string, taints ...corev1.Taint) {
+	obj, ok, _ := f.nodes.GetByKey(name)
+	if !ok {
+		panic("no node " + name)
+	}
+	n := obj.(*corev1.Node).DeepCopy()
+	n.Spec.Taints = taints
+	_ = f.nodes.Update(n)
 }
 
 // call sends obj in an AdmissionReview through the HTTP handler of fn, as the API

@@ -142,15 +142,3 @@ func ptrOr[T any](p *T, def T) T {
 	}
 	return *p
 }
-
-// parseTimeout reads a duration attribute, with def when null.
-func parseTimeout(s string, def time.Duration) (time.Duration, error) {
-	if s == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err == nil && d <= 0 {
-		err = fmt.Errorf("want a positive duration")
-	}
-	return d, err
-}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -25,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -46,8 +49,12 @@ type runtimeResource struct {
 	data *providerData
 }
 
-// defaultReadyTimeout bounds the wait for the webhook when ready_timeout is not set.
-const defaultReadyTimeout = 5 * time.Minute
+// Defaults of the timeouts block: how long create and update wait for the webhook to be
+// ready, and destroy for the namespace to go.
+const (
+	defaultReadyTimeout  = 5 * time.Minute
+	defaultDeleteTimeout = 5 * time.Minute
+)
 
 type runtimeResourceModel struct {
 	ClusterName       types.String               `tfsdk:"cluster_name"`
@@ -61,11 +68,12 @@ type runtimeResourceModel struct {
 	LogLevel          types.String               `tfsdk:"log_level"`
 	FailurePolicy     types.String               `tfsdk:"webhook_failure_policy"`
 	WebhookDirectURL  types.Bool                 `tfsdk:"webhook_direct_url"`
-	ReadyTimeout      types.String               `tfsdk:"ready_timeout"`
+	Timeouts          timeouts.Value             `tfsdk:"timeouts"`
 	ID                types.String               `tfsdk:"id"`
 	Region            types.String               `tfsdk:"region"`
 	Endpoint          types.String               `tfsdk:"endpoint"`
 	CredentialsSHA256 types.String               `tfsdk:"credentials_sha256"`
+	DriftedObjects    types.List                 `tfsdk:"drifted_objects"`
 }
 
 // resourceRequirementsModel is a container's requests and limits.
@@ -78,7 +86,7 @@ func (r *runtimeResource) Metadata(_ context.Context, req resource.MetadataReque
 	resp.TypeName = req.ProviderTypeName + "_runtime"
 }
 
-func (r *runtimeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *runtimeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	// Descriptions are read by tfplugindocs and by language servers.
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The cluster-wide part of the eci-vnode runtime, once per cluster: its namespace, the " +
@@ -88,8 +96,12 @@ func (r *runtimeResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"The region and endpoint are the provider's. Credentials are either copied from the provider into the " +
 			"Secret `" + install.CredentialsSecretName + "` (the state keeps only their SHA-256, never the key), or, with " +
 			"`credentials_secret`, read by the runtime from a Secret you create, so no key passes through Terraform.\n\n" +
-			"Create and update wait until the webhook is ready. Destroy removes everything it created, and is refused " +
-			"while an `eci_vnode` still runs in its namespace. Import by namespace.",
+			"Create and update wait until the webhook is ready. Every object it installs is read back: one deleted or " +
+			"edited out of band shows in `drifted_objects` and is restored by the next apply. Destroy removes everything " +
+			"it created, and is refused while an `eci_vnode` still runs in its namespace. Import by namespace.",
+		Blocks: map[string]schema.Block{
+			"timeouts": runtimeTimeoutsBlock(ctx),
+		},
 		Attributes: map[string]schema.Attribute{
 			// Required.
 			"cluster_name": schema.StringAttribute{
@@ -171,12 +183,6 @@ func (r *runtimeResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 					"for clusters whose API server cannot reach Services. One webhook replica only. Default `false`. " +
 					"Updated in place.",
 			},
-			"ready_timeout": schema.StringAttribute{
-				Optional: true, Computed: true,
-				Default: stringdefault.StaticString(defaultReadyTimeout.String()),
-				MarkdownDescription: "How long create and update wait for the webhook to be ready, as a Go duration " +
-					"(`90s`, `10m`). Default `5m0s`.",
-			},
 			// Computed.
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -197,6 +203,19 @@ func (r *runtimeResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Computed: true,
 				MarkdownDescription: "SHA-256 of the credentials copied into the Secret, so that rotated provider " +
 					"credentials, or an edited Secret, show in the plan. Null with `credentials_secret`.",
+			},
+			"drifted_objects": schema.ListAttribute{
+				ElementType: types.StringType,
+				Computed:    true,
+				MarkdownDescription: "The objects of the runtime that were deleted or edited outside Terraform, one " +
+					"`Kind [namespace/]name: deleted` or `...: edited` each, sorted; empty when the cluster holds what " +
+					"this resource installs. An object is edited when applying it again would change it (a field this " +
+					"resource writes was changed; fields others added are left alone), or, for the webhook's " +
+					"Mutating- and ValidatingWebhookConfiguration, which the webhook writes itself, when anyone else " +
+					"wrote to it. Every plan expects it empty, so drift plans an update, which applies every object " +
+					"again and, for an edited or deleted webhook configuration, has the webhook write it anew. A deleted " +
+					"namespace, runtime ConfigMap or webhook Deployment plans a new runtime instead; the credentials " +
+					"Secret is compared by `credentials_sha256`.",
 			},
 		},
 	}
@@ -267,10 +286,10 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 		m.CredentialsSHA256 = types.StringValue(credentialsSHA256(creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken))
 	}
-	if _, err := parseTimeout(m.ReadyTimeout.ValueString(), defaultReadyTimeout); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("ready_timeout"), "Invalid ready_timeout",
-			fmt.Sprintf("%q is not a duration such as 90s or 10m: %v", m.ReadyTimeout.ValueString(), err))
-	}
+	// Whatever drifted, the apply of this plan writes every object again: what is
+	// planned is a cluster without drift. A kept runtime whose state lists drift thus
+	// plans an update, and one without plans nothing.
+	m.DriftedObjects = noDrift()
 	rt, err := m.runtime(nil)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("webhook_resources"), "Invalid webhook_resources", err.Error())
@@ -381,7 +400,11 @@ func (r *runtimeResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	m.ID = m.Namespace
-	r.apply(ctx, &m, &resp.State, &resp.Diagnostics)
+	timeout, d := m.Timeouts.Create(ctx, defaultReadyTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &m, &resp.State, &resp.Diagnostics, timeout, "create")
 }
 
 func (r *runtimeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -389,7 +412,11 @@ func (r *runtimeResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	r.apply(ctx, &m, &resp.State, &resp.Diagnostics)
+	timeout, d := m.Timeouts.Update(ctx, defaultReadyTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &m, &resp.State, &resp.Diagnostics, timeout, "update")
 }
 
 // stateSetter is the part of tfsdk.State apply needs.
@@ -397,9 +424,11 @@ type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
 
-// apply writes the installation m describes, records it in state, then waits
-// for the webhook; a timeout leaves the applied runtime in state (tainted).
-func (r *runtimeResource) apply(ctx context.Context, m *runtimeResourceModel, state stateSetter, diags *diag.Diagnostics) {
+// apply writes the installation m describes, records it in state, then waits up
+// to timeout (the timeouts block's key op) for the webhook; a timeout leaves the
+// applied runtime in state (tainted). Drift of what the webhook writes itself, its
+// configurations, is repaired by having the webhook write them anew.
+func (r *runtimeResource) apply(ctx context.Context, m *runtimeResourceModel, state stateSetter, diags *diag.Diagnostics, timeout time.Duration, op string) {
 	kc, dyn, d := kubeClients(ctx, r.data)
 	if diags.Append(d...); diags.HasError() {
 		return
@@ -433,14 +462,64 @@ func (r *runtimeResource) apply(ctx context.Context, m *runtimeResourceModel, st
 		diags.AddError("Cannot install the eci-vnode runtime", err.Error())
 		return
 	}
+	// On create the webhook is only starting and writes its configurations before it
+	// is ready; asking now would find them missing.
+	if op == "update" {
+		drift, err := rt.WebhookConfigurationDrift(ctx, dyn)
+		if err != nil {
+			diags.AddError("Cannot install the eci-vnode runtime", err.Error())
+			return
+		}
+		if len(drift) > 0 {
+			tflog.Info(ctx, "restarting the eci-profile webhook to write its configurations anew", map[string]any{"drift": drift})
+			if err := rt.RepairWebhookConfigurations(ctx, dyn, time.Now()); err != nil {
+				diags.AddError("Cannot repair the eci-profile webhook's configurations", err.Error())
+				return
+			}
+		}
+	}
+	m.DriftedObjects = noDrift()
 	if diags.Append(state.Set(ctx, m)...); diags.HasError() {
 		return
 	}
-	timeout, _ := parseTimeout(m.ReadyTimeout.ValueString(), defaultReadyTimeout)
 	if err := waitDeploymentReady(ctx, kc, rt.Namespace, install.WebhookName, timeout); err != nil {
 		diags.AddError("The eci-profile webhook is not ready",
-			err.Error()+". Its pods' events and logs say why (kubectl -n "+rt.Namespace+" describe deployment "+install.WebhookName+").")
+			err.Error()+". Its pods' events and logs say why (kubectl -n "+rt.Namespace+" describe deployment "+install.WebhookName+
+				"); if it only needs longer, raise timeouts."+op+" (now "+timeout.String()+").")
 	}
+}
+
+// noDrift is drifted_objects of a runtime as applied: an empty list, not null, so
+// that a plan with no drift has nothing to show.
+func noDrift() types.List {
+	return types.ListValueMust(types.StringType, []attr.Value{})
+}
+
+// runtimeTimeoutsBlock is the timeouts block, with this resource's defaults in its
+// descriptions (the timeouts package documents none).
+func runtimeTimeoutsBlock(ctx context.Context) schema.Block {
+	b := timeouts.Block(ctx, timeouts.Opts{
+		Create: true, Update: true, Delete: true,
+		CreateDescription: "How long create waits for the webhook to be ready, as a Go duration (`90s`, `10m`). Default `" +
+			durationString(defaultReadyTimeout) + "`.",
+		UpdateDescription: "How long update waits for the webhook to be ready. Default `" + durationString(defaultReadyTimeout) + "`.",
+		DeleteDescription: "How long destroy waits for the namespace it created to be gone. Default `" +
+			durationString(defaultDeleteTimeout) + "`.",
+	})
+	if sb, ok := b.(schema.SingleNestedBlock); ok {
+		sb.MarkdownDescription = "How long create, update and destroy wait ([Terraform's timeouts convention]" +
+			"(https://developer.hashicorp.com/terraform/language/resources/syntax#operation-timeouts))."
+		return sb
+	}
+	return b
+}
+
+// durationString prints a whole-minute duration as 5m rather than Go's 5m0s.
+func durationString(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -448,7 +527,7 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	kc, _, diags := kubeClients(ctx, r.data)
+	kc, dyn, diags := kubeClients(ctx, r.data)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -485,9 +564,6 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	m.Region = types.StringValue(rec.Region)
 	m.Endpoint = types.StringValue(rec.ECIEndpoint)
 	m.CredentialsAs = types.StringValue(string(rec.CredentialsAs))
-	if m.ReadyTimeout.IsNull() {
-		m.ReadyTimeout = types.StringValue(defaultReadyTimeout.String())
-	}
 	if rec.CredentialsSecret != install.CredentialsSecretName || !m.CredentialsSecret.IsNull() {
 		m.CredentialsSecret = types.StringValue(rec.CredentialsSecret)
 		m.CredentialsSHA256 = types.StringNull()
@@ -520,7 +596,52 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if !sameResources(want, c.Resources) {
 		m.WebhookResources = resourcesModel(c.Resources)
 	}
+	drift, err := r.drift(ctx, dyn, m)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the eci-vnode runtime", err.Error())
+		return
+	}
+	if drift == nil {
+		drift = []string{} // an empty list, not null: as planned (noDrift)
+	}
+	m.DriftedObjects, diags = types.ListValueFrom(ctx, types.StringType, drift)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// drift lists the objects of the runtime m describes that the cluster no longer holds
+// as apply writes them (install.Drift), and the webhook's configurations if anyone but
+// the webhook wrote to them. m is the state as Read refreshed it, so that a setting
+// already shown as an attribute's change (an edited --log-level) is not reported twice,
+// and an imported runtime is compared with what it runs. Credentials are never needed:
+// the Secret holding them is left out (install.Drift), compared by its hash instead.
+func (r *runtimeResource) drift(ctx context.Context, dyn dynamic.Interface, m runtimeResourceModel) ([]string, error) {
+	rt, err := m.runtime(nil)
+	if err != nil {
+		return nil, fmt.Errorf("webhook_resources: %w", err)
+	}
+	rt.Version = r.data.Version()
+	objs, err := rt.Objects()
+	if err != nil {
+		return nil, err
+	}
+	cm, err := rt.ConfigMap()
+	if err != nil {
+		return nil, err
+	}
+	drift, err := install.Drift(ctx, dyn, append(objs, cm))
+	if err != nil {
+		return nil, err
+	}
+	cfgs, err := rt.WebhookConfigurationDrift(ctx, dyn)
+	if err != nil {
+		return nil, err
+	}
+	drift = append(drift, cfgs...)
+	sort.Strings(drift)
+	return drift, nil
 }
 
 // readCredentialsSHA256 hashes the Secret eci_runtime writes; "" when it is
@@ -621,14 +742,18 @@ func (r *runtimeResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	// Wait for the namespace to go, so that a replacement in the same
 	// namespace (a new cluster_name) does not find it terminating.
-	timeout, _ := parseTimeout(m.ReadyTimeout.ValueString(), defaultReadyTimeout)
+	timeout, d := m.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
 	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		_, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("The runtime's namespace is not deleted",
-			fmt.Sprintf("Namespace %s is still terminating after %s: %v. Something in it may hold a finalizer (kubectl get namespace %s -o yaml).", ns, timeout, err, ns))
+			fmt.Sprintf("Namespace %s is still terminating after %s: %v. Something in it may hold a finalizer (kubectl get namespace %s -o yaml); "+
+				"if it only needs longer, raise timeouts.delete.", ns, timeout, err, ns))
 	}
 }
 

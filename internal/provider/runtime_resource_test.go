@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -56,6 +57,12 @@ func testAccCredentialsEnv(ak, sk string) map[string]string {
 // as environment variables (its workers mount no volumes) and the webhook
 // called at its pod's IP (its API server reaches no Service).
 func testAccRuntimeResourceConfig(provider, namespace, cluster, logLevel string) string {
+	return testAccRuntimeResourceConfigWith(provider, namespace, cluster, logLevel, "")
+}
+
+// testAccRuntimeResourceConfigWith is testAccRuntimeResourceConfig with more
+// HCL inside the resource (a timeouts block).
+func testAccRuntimeResourceConfigWith(provider, namespace, cluster, logLevel, extra string) string {
 	return provider + fmt.Sprintf(`
 resource "eci_runtime" "test" {
   namespace          = %[1]q
@@ -63,8 +70,47 @@ resource "eci_runtime" "test" {
   credentials_as     = "env"
   webhook_direct_url = true
   log_level          = %[3]q
+%[4]s
 }
-`, namespace, cluster, logLevel)
+`, namespace, cluster, logLevel, extra)
+}
+
+// webhookClusterRoleName is the webhook's ClusterRole and ClusterRoleBinding
+// (docs/install.md, "What is installed").
+const webhookClusterRoleName = "eci-vnode:profile-webhook"
+
+// expectDriftBefore checks that the plan starts from a state whose
+// drifted_objects holds want (what Read found) and plans it empty.
+func expectDriftBefore(addr string, want ...string) plancheck.PlanCheck {
+	return driftBeforeCheck{addr: addr, want: want}
+}
+
+type driftBeforeCheck struct {
+	addr string
+	want []string
+}
+
+func (c driftBeforeCheck) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Address != c.addr {
+			continue
+		}
+		before, _ := rc.Change.Before.(map[string]any)
+		got := fmt.Sprint(before["drifted_objects"])
+		if fmt.Sprint(toAny(c.want)) != got {
+			resp.Error = fmt.Errorf("%s: drifted_objects before the plan %s, want %q", c.addr, got, c.want)
+		}
+		return
+	}
+	resp.Error = fmt.Errorf("%s is not in the plan", c.addr)
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 func TestAccRuntimeResource_lifecycle(t *testing.T) {
@@ -88,8 +134,12 @@ func TestAccRuntimeResource_lifecycle(t *testing.T) {
 			// Create: the webhook runs, the settings are recorded, the key is not in state.
 			{
 				Config: testAccRuntimeResourceConfig(prov, ns, "sandbox", "info"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListSizeExact(0)),
+				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(ns)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListSizeExact(0)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("image"), knownvalue.StringExact(install.ImageRepository+":test")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("region"), knownvalue.StringExact(region)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("credentials_sha256"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
@@ -124,6 +174,106 @@ func TestAccRuntimeResource_lifecycle(t *testing.T) {
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 				}},
 				Check: testAccCheckWebhookArg(kc, ns, "--log-level=debug"),
+			},
+			// An update that cannot wait long enough says which timeout to raise;
+			// what it applied stays in state.
+			{
+				Config:      testAccRuntimeResourceConfigWith(prov, ns, "sandbox", "warn", `  timeouts { update = "1ms" }`),
+				ExpectError: regexp.MustCompile(`(?s)not ready.*raise\s+timeouts\.update`),
+			},
+			{
+				Config: testAccRuntimeResourceConfig(prov, ns, "sandbox", "debug"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("log_level"), knownvalue.StringExact("debug")),
+				}},
+				Check: testAccCheckWebhookArg(kc, ns, "--log-level=debug"),
+			},
+			// Drift: a deleted ClusterRole is listed, planned away and applied again.
+			{
+				PreConfig: func() {
+					if err := kc.RbacV1().ClusterRoles().Delete(ctx, webhookClusterRoleName, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccRuntimeResourceConfig(prov, ns, "sandbox", "debug"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					expectDriftBefore(addr, "ClusterRole "+webhookClusterRoleName+": deleted"),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListSizeExact(0)),
+				}},
+				Check: func(*terraform.State) error {
+					_, err := kc.RbacV1().ClusterRoles().Get(ctx, webhookClusterRoleName, metav1.GetOptions{})
+					return err
+				},
+			},
+			// Drift: an edited ClusterRoleBinding and a deleted Service, at once.
+			{
+				PreConfig: func() {
+					b, err := kc.RbacV1().ClusterRoleBindings().Get(ctx, webhookClusterRoleName, metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					b.Subjects[0].Name = "someone-else"
+					if _, err := kc.RbacV1().ClusterRoleBindings().Update(ctx, b, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+					if err := kc.CoreV1().Services(ns).Delete(ctx, install.WebhookName, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccRuntimeResourceConfig(prov, ns, "sandbox", "debug"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					expectDriftBefore(addr,
+						"ClusterRoleBinding "+webhookClusterRoleName+": edited",
+						"Service "+ns+"/"+install.WebhookName+": deleted"),
+				}},
+				Check: func(*terraform.State) error {
+					b, err := kc.RbacV1().ClusterRoleBindings().Get(ctx, webhookClusterRoleName, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if len(b.Subjects) != 1 || b.Subjects[0].Name != install.WebhookName {
+						return fmt.Errorf("ClusterRoleBinding subjects %+v", b.Subjects)
+					}
+					_, err = kc.CoreV1().Services(ns).Get(ctx, install.WebhookName, metav1.GetOptions{})
+					return err
+				},
+			},
+			// Drift: the webhook's own configuration, edited; the webhook writes it anew.
+			{
+				PreConfig: func() {
+					c, err := kc.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, install.WebhookConfigurationName, metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					fail := admissionregistrationv1.Fail
+					for i := range c.Webhooks {
+						c.Webhooks[i].FailurePolicy = &fail
+					}
+					if _, err := kc.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, c, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccRuntimeResourceConfig(prov, ns, "sandbox", "debug"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					expectDriftBefore(addr, "MutatingWebhookConfiguration "+install.WebhookConfigurationName+": edited"),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListSizeExact(0)),
+				}},
+				Check: func(*terraform.State) error {
+					c, err := kc.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, install.WebhookConfigurationName, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					for _, w := range c.Webhooks {
+						if w.FailurePolicy == nil || *w.FailurePolicy != admissionregistrationv1.Ignore {
+							return fmt.Errorf("webhook %s: failurePolicy %v, want Ignore", w.Name, w.FailurePolicy)
+						}
+					}
+					return nil
+				},
 			},
 			// Drift: an out-of-band edit of the webhook's arguments is undone.
 			{
@@ -299,6 +449,18 @@ resource "eci_runtime" "x" {
 `,
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Invalid namespace.*Invalid log_level.*"loud" is not a log level`),
+			},
+			{
+				Config: prov + `
+resource "eci_runtime" "x" {
+  cluster_name = "c"
+  timeouts {
+    create = "soon"
+  }
+}
+`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid Attribute Value Time Duration.*"soon"`),
 			},
 			{
 				Config: prov + `

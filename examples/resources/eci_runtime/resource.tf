@@ -18,5 +18,8 @@ resource "eci_runtime" "bring_your_own_secret" {
     requests = { cpu = "50m", memory = "64Mi" }
     limits   = { memory = "128Mi" }
   }
-  ready_timeout = "10m"
+  timeouts {
+    create = "10m"
+    update = "10m"
+  }
 }

@@ -556,3 +556,50 @@ func createFakeVNodeDeployment(t *testing.T, kc kubernetes.Interface, ns, node s
 		t.Fatal(err)
 	}
 }
+
+// A Read that cannot reach the cluster fails the plan and keeps the runtime in
+// state: an unreachable API server is no proof that the runtime is gone, and
+// dropping it would plan a second installation over the first.
+func TestAccRuntimeResource_readKeepsStateOnError(t *testing.T) {
+	clusterRuntime.Lock()
+	defer clusterRuntime.Unlock()
+	sb := testAccSandbox(t)
+	kc := sb.Client()
+	_, region, endpoint, ak, sk := testAccEmulator(t)
+	const ns = "tf-runtime-read-error"
+	const addr = "eci_runtime.test"
+	good := testAccRuntimeResourceConfig(testAccRuntimeProvider(sb, region, endpoint), ns, "sandbox", "info")
+	// Nothing listens on port 1.
+	unreachable := testAccRuntimeResourceConfig(fmt.Sprintf(`
+provider "eci" {
+  region   = %[1]q
+  endpoint = %[2]q
+  kubernetes {
+    host     = "https://127.0.0.1:1"
+    insecure = true
+  }
+}
+`, region, endpoint), ns, "sandbox", "info")
+	resource.UnitTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(ak, sk)),
+		CheckDestroy:             testAccCheckRuntimeDestroyed(kc, ns),
+		Steps: []resource.TestStep{
+			{Config: good},
+			{
+				Config:      unreachable,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Cannot read the eci-vnode runtime.*127\.0\.0\.1:1`),
+			},
+			{
+				Config: good,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(ns)),
+				},
+			},
+		},
+	})
+}

@@ -147,11 +147,12 @@ func isCredentialsSecret(o Object) bool {
 	return o.GetObjectKind().GroupVersionKind().Kind == "Secret" && o.GetName() == CredentialsSecretName
 }
 
-// sameContent compares a live object with the result of a dry-run apply of it, leaving
-// out what a dry run changes even when it changes nothing: the field managers' records
-// (a dry run stamps the applying manager's entry with the time of the call), and what the
-// API server and controllers write meanwhile and Apply never touches — resourceVersion
-// and generation (bumped by another writer between the Get and the dry run) and status.
+// sameContent compares a live object with the result of a dry-run apply of it. Against
+// kube-apiserver 1.37 a dry run that changes nothing returns the live object as it is, to
+// the field (the API server skips a no-op write, managedFields times included). What is
+// left out is what another writer may change between the Get and the dry run while
+// Apply's part stays as it is: status (the Deployment controller writes it all the time),
+// the managers' records of those writes, resourceVersion and generation.
 func sameContent(live, dry *unstructured.Unstructured) bool {
 	return equality.Semantic.DeepEqual(comparable(live), comparable(dry))
 }

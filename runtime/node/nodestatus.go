@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
@@ -321,63 +322,6 @@ func parseManagedTaints(v string, ok bool) []corev1.Taint {
 	return ts
 }
 
-type taintID struct {
-	key    string
-	effect corev1.TaintEffect
-}
-
-// mergeTaints brings current to want: a taint with the key and effect of a
-// wanted one becomes it (keeping its time added), one the runtime set
-// before (prev) and no longer wants goes, every other taint — the node
-// lifecycle controller's, TaintECIUnreachable, a user's kubectl taint — is
-// kept where it is; wanted taints not yet on the Node are appended.
-func mergeTaints(current, prev, want []corev1.Taint) []corev1.Taint {
-	wanted := map[taintID]corev1.Taint{}
-	for _, t := range want {
-		wanted[taintID{t.Key, t.Effect}] = t
-	}
-	before := map[taintID]bool{}
-	for _, t := range prev {
-		before[taintID{t.Key, t.Effect}] = true
-	}
-	out := []corev1.Taint{}
-	placed := map[taintID]bool{}
-	for _, t := range current {
-		id := taintID{t.Key, t.Effect}
-		if w, ok := wanted[id]; ok {
-			if !placed[id] {
-				w.TimeAdded = t.TimeAdded
-				out = append(out, w)
-				placed[id] = true
-			}
-			continue
-		}
-		if before[id] {
-			continue
-		}
-		out = append(out, t)
-	}
-	for _, t := range want {
-		if id := (taintID{t.Key, t.Effect}); !placed[id] {
-			out = append(out, t)
-			placed[id] = true
-		}
-	}
-	return out
-}
-
-func sameTaints(a, b []corev1.Taint) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Key != b[i].Key || a[i].Value != b[i].Value || a[i].Effect != b[i].Effect {
-			return false
-		}
-	}
-	return true
-}
-
 // SyncTaints brings the taints of an existing Node to the configuration
 // (see AnnotationManagedTaints) and records them in the annotation. It
 // runs before virtual-kubelet starts, whose first status patch writes the
@@ -398,8 +342,8 @@ func SyncTaints(ctx context.Context, kube kubernetes.Interface, cfg Config) erro
 			return err
 		}
 		prev, ok := n.Annotations[AnnotationManagedTaints]
-		taints := mergeTaints(n.Spec.Taints, parseManagedTaints(prev, ok), want)
-		if ok && prev == value && sameTaints(taints, n.Spec.Taints) {
+		taints := install.MergeNodeTaints(n.Spec.Taints, parseManagedTaints(prev, ok), want)
+		if ok && prev == value && install.SameNodeTaints(taints, n.Spec.Taints) {
 			return nil
 		}
 		n.Spec.Taints = taints

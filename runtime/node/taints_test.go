@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
 func taint(key, value string, effect corev1.TaintEffect) corev1.Taint {
@@ -27,10 +29,10 @@ func TestConfigureNodeTaints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := &corev1.Node{}
 			ConfigureNode(n, Config{NodeName: "vn", Taints: tc.taints}, "dev")
-			if !sameTaints(n.Spec.Taints, tc.want) || n.Spec.Taints == nil {
+			if !install.SameNodeTaints(n.Spec.Taints, tc.want) || n.Spec.Taints == nil {
 				t.Errorf("taints %v, want %v", n.Spec.Taints, tc.want)
 			}
-			if got := parseManagedTaints(n.Annotations[AnnotationManagedTaints], true); !sameTaints(got, tc.want) {
+			if got := parseManagedTaints(n.Annotations[AnnotationManagedTaints], true); !install.SameNodeTaints(got, tc.want) {
 				t.Errorf("annotation %q records %v", n.Annotations[AnnotationManagedTaints], got)
 			}
 		})
@@ -79,7 +81,7 @@ func TestSyncTaintsKeepsTaintsOthersSet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !sameTaints(got.Spec.Taints, tc.result) {
+			if !install.SameNodeTaints(got.Spec.Taints, tc.result) {
 				t.Errorf("taints\n got %v\nwant %v", got.Spec.Taints, tc.result)
 			}
 			if a := got.Annotations[AnnotationManagedTaints]; a != managedTaintsValue(tc.want) {

@@ -10,14 +10,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -27,9 +31,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	k8stypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
+	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
 var (
@@ -55,34 +61,40 @@ const defaultVNodeTimeout = 5 * time.Minute
 const gpuResource = "nvidia.com/gpu"
 
 type vnodeResourceModel struct {
-	Runtime         types.String `tfsdk:"runtime"`
-	Name            types.String `tfsdk:"name"`
-	ZoneIDs         types.List   `tfsdk:"zone_ids"`
-	VSwitchIDs      types.List   `tfsdk:"vswitch_ids"`
-	SecurityGroupID types.String `tfsdk:"security_group_id"`
-	CPU             types.String `tfsdk:"cpu"`
-	Memory          types.String `tfsdk:"memory"`
-	Pods            types.String `tfsdk:"pods"`
-	GPU             types.String `tfsdk:"gpu"`
-	CustomResources types.Map    `tfsdk:"custom_resources"`
-	Labels          types.Map    `tfsdk:"labels"`
-	Tags            types.Map    `tfsdk:"tags"`
-	ClusterDNS      types.List   `tfsdk:"cluster_dns"`
-	ClusterDomain   types.String `tfsdk:"cluster_domain"`
-	Replicas        types.Int64  `tfsdk:"replicas"`
-	ID              types.String `tfsdk:"id"`
-	NodeName        types.String `tfsdk:"node_name"`
-	Image           types.String `tfsdk:"image"`
-	TagsAll         types.Map    `tfsdk:"tags_all"`
-	Status          types.String `tfsdk:"status"`
-	Ready           types.Bool   `tfsdk:"ready"`
+	Runtime             types.String   `tfsdk:"runtime"`
+	Name                types.String   `tfsdk:"name"`
+	ZoneIDs             types.List     `tfsdk:"zone_ids"`
+	VSwitchIDs          types.List     `tfsdk:"vswitch_ids"`
+	SecurityGroupID     types.String   `tfsdk:"security_group_id"`
+	CPU                 types.String   `tfsdk:"cpu"`
+	Memory              types.String   `tfsdk:"memory"`
+	Pods                types.String   `tfsdk:"pods"`
+	GPU                 types.String   `tfsdk:"gpu"`
+	CustomResources     types.Map      `tfsdk:"custom_resources"`
+	Labels              types.Map      `tfsdk:"labels"`
+	Taints              types.List     `tfsdk:"taints"`
+	SpotStrategy        types.String   `tfsdk:"spot_strategy"`
+	SpotPriceLimit      types.String   `tfsdk:"spot_price_limit"`
+	AutoMatchImageCache types.Bool     `tfsdk:"auto_match_image_cache"`
+	Tags                types.Map      `tfsdk:"tags"`
+	ClusterDNS          types.List     `tfsdk:"cluster_dns"`
+	ClusterDomain       types.String   `tfsdk:"cluster_domain"`
+	Replicas            types.Int64    `tfsdk:"replicas"`
+	ID                  types.String   `tfsdk:"id"`
+	NodeName            types.String   `tfsdk:"node_name"`
+	Image               types.String   `tfsdk:"image"`
+	TagsAll             types.Map      `tfsdk:"tags_all"`
+	Status              types.String   `tfsdk:"status"`
+	Ready               types.Bool     `tfsdk:"ready"`
+	DriftedObjects      types.List     `tfsdk:"drifted_objects"`
+	Timeouts            timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *vnodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_vnode"
 }
 
-func (r *vnodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replaceList := []planmodifier.List{listplanmodifier.RequiresReplace()}
 	stringMap := func(desc string) schema.MapAttribute {
 		return schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
@@ -95,10 +107,12 @@ func (r *vnodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 		MarkdownDescription: "A virtual node (VNode): a Kubernetes Node whose pods run as Alibaba Cloud ECI instances. " +
 			"The node is served by a Deployment of `eci-vnode node` in the namespace of an `eci_runtime`, which must be " +
 			"installed first; the VNode takes the runtime's image, cluster name, region, endpoint and credentials.\n\n" +
-			"Create and update wait until the Node is registered and Ready. Destroy deletes the Deployment, waits for " +
-			"its pods to stop, then deletes the Node and its Leases. Import by node name.\n\n" +
-			"The Node always carries the taint `k8s.aliyun.com/vnode=true:NoSchedule`; the runtime has no setting for " +
-			"other taints, so this resource has none yet.",
+			"Create and update wait until the Node is registered and Ready. Destroy is refused while pods are bound to " +
+			"the Node (drain it first: only the runtime deletes their ECI instances); it deletes the Deployment, waits " +
+			"for its pods to stop, then deletes the Node and its Leases. Import by node name.\n\n" +
+			"Labels and taints are the VNode's own: those set here are kept on the Node (an edit by hand shows as drift " +
+			"and the next apply writes them back); others on the Node, such as those Kubernetes and the runtime add, are " +
+			"left alone.",
 		Attributes: map[string]schema.Attribute{
 			// Required.
 			"runtime": schema.StringAttribute{
@@ -137,6 +151,31 @@ func (r *vnodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			"custom_resources": stringMap("Other resources the Node advertises, resource name to quantity. Updated in place."),
 			"labels": stringMap("Labels added to the Node. Updated in place: the running Node shows them after the apply " +
 				"(a label removed from here is removed from the Node once this resource has applied it)."),
+			"taints": schema.ListNestedAttribute{
+				Optional: true, Computed: true,
+				Default: listdefault.StaticValue(taintsValue(install.DefaultVNodeTaints())),
+				MarkdownDescription: "Taints of the Node. Default: the VNode taint `" + profile.VNodeTaintKey + "=" +
+					profile.VNodeTaintValue + ":" + string(profile.VNodeTaintEffect) + "`, which keeps pods that do not " +
+					"tolerate it (and so do not expect ECI) off the VNode; give `[]` for none, or list it next to your own to " +
+					"keep it. Updated in place: the running Node shows them after the apply.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Taint key, a qualified name such as `dedicated` or `example.com/team`."},
+					"value": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(""),
+						MarkdownDescription: "Taint value, a label value (may be empty)."},
+					"effect": schema.StringAttribute{Required: true,
+						MarkdownDescription: "`NoSchedule`, `PreferNoSchedule` or `NoExecute`."},
+				}},
+			},
+			"spot_strategy": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Spot strategy of every pod's instance, unless the pod's `k8s.aliyun.com/eci-spot-strategy` " +
+					"annotation says otherwise: `SpotAsPriceGo` (pay the market price), `SpotWithPriceLimit` (with " +
+					"`spot_price_limit`) or `NoSpot`. Default: pay-as-you-go instances. Updated in place, for pods created after."},
+			"spot_price_limit": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Highest hourly price of a spot instance, such as `0.5` (up to 3 decimals); required with, " +
+					"and only allowed with, `spot_strategy = \"SpotWithPriceLimit\"`. Updated in place."},
+			"auto_match_image_cache": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Whether every pod's instance uses a matching ECI image cache, when one exists, to start " +
+					"faster, unless the pod's `k8s.aliyun.com/eci-auto-imc` annotation says otherwise. Default `false`. Updated in place."},
 			"tags": stringMap(fmt.Sprintf("Tags of every ECI instance of the VNode, merged with the provider's `default_tags`. "+
 				"An instance carries at most %d tags, %d of them the runtime's own (`eci-vnode/…`), so tags and default_tags "+
 				"may add %d together. Keys may not start with `aliyun`, `acs:` or `eci-vnode/` and are at most %d characters; "+
@@ -182,6 +221,20 @@ func (r *vnodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				Computed:            true,
 				MarkdownDescription: "Whether the Node was Ready when last read. An observation, like `status`.",
 			},
+			"drifted_objects": schema.ListAttribute{
+				ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "The objects of the VNode (its Deployment, ServiceAccount and RBAC) that were deleted " +
+					"or edited outside Terraform, one `Kind [namespace/]name: deleted` or `...: edited` each, sorted; " +
+					"empty when the cluster holds what this resource installs. An object is edited when applying it again " +
+					"would change it (fields others added are left alone). Every plan expects it empty, so drift plans an " +
+					"update, which applies every object again. A deleted Deployment plans a new VNode instead.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true, CreateDescription: "How long create " +
+				"waits for the runtime's Deployment to roll out and the Node to be Ready (default `5m`).",
+				UpdateDescription: "How long update waits, as for create (default `5m`).",
+				DeleteDescription: "How long destroy waits for the runtime's pods, then the Node, to go (default `5m`)."}),
 		},
 	}
 }
@@ -200,6 +253,9 @@ var vnodeAttrs = map[string]path.Path{
 	"VNode.SecurityGroupID": path.Root("security_group_id"),
 	"VNode.Capacity":        path.Root("custom_resources"),
 	"VNode.Labels":          path.Root("labels"),
+	"VNode.Taints":          path.Root("taints"),
+	"VNode.SpotStrategy":    path.Root("spot_strategy"),
+	"VNode.SpotPriceLimit":  path.Root("spot_price_limit"),
 	"VNode.Tags":            path.Root("tags"),
 	"VNode.ClusterDNS":      path.Root("cluster_dns"),
 	"VNode.Replicas":        path.Root("replicas"),
@@ -242,6 +298,8 @@ func (r *vnodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		m.NodeName = m.Name
 		m.ID = m.Name
 	}
+	// Whatever drifted, an apply writes every object again.
+	m.DriftedObjects = noDrift()
 	// An apply returns only once the Node is Ready, so that is what it
 	// leaves in state; between applies, Read records what it sees, which
 	// plans nothing.
@@ -276,7 +334,9 @@ func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
 		a.VSwitchIDs.Equal(b.VSwitchIDs) && a.SecurityGroupID.Equal(b.SecurityGroupID) && a.CPU.Equal(b.CPU) &&
 		a.Memory.Equal(b.Memory) && a.Pods.Equal(b.Pods) && a.GPU.Equal(b.GPU) && a.CustomResources.Equal(b.CustomResources) &&
 		a.Labels.Equal(b.Labels) && a.Tags.Equal(b.Tags) && a.ClusterDNS.Equal(b.ClusterDNS) &&
-		a.ClusterDomain.Equal(b.ClusterDomain) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll)
+		a.ClusterDomain.Equal(b.ClusterDomain) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll) &&
+		a.Taints.Equal(b.Taints) && a.SpotStrategy.Equal(b.SpotStrategy) && a.SpotPriceLimit.Equal(b.SpotPriceLimit) &&
+		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.DriftedObjects.Equal(b.DriftedObjects)
 }
 
 // fullyKnown reports whether a list or map and all its elements are known.
@@ -414,7 +474,8 @@ func validateVNodeModel(diags *diag.Diagnostics, m *vnodeResourceModel) {
 			diags.AddAttributeError(path.Root("tags").AtMapKey(k), "Invalid tags", msg)
 		}
 	}
-	if diags.HasError() || m.Name.IsUnknown() || !fullyKnown(m.ZoneIDs) || !fullyKnown(m.VSwitchIDs) ||
+	if diags.HasError() || m.Name.IsUnknown() || !fullyKnown(m.ZoneIDs) || !fullyKnown(m.VSwitchIDs) || !taintsKnown(m.Taints) ||
+		m.SpotStrategy.IsUnknown() || m.SpotPriceLimit.IsUnknown() ||
 		!fullyKnown(m.ClusterDNS) || !fullyKnown(m.Labels) || !fullyKnown(m.Tags) || !fullyKnown(m.CustomResources) {
 		return
 	}
@@ -496,17 +557,25 @@ func (m vnodeResourceModel) vnode() (install.VNode, error) {
 		}
 	}
 	v := install.VNode{
-		Name:            m.Name.ValueString(),
-		ZoneIDs:         strList(m.ZoneIDs),
-		VSwitchIDs:      strList(m.VSwitchIDs),
-		SecurityGroupID: m.SecurityGroupID.ValueString(),
-		Capacity:        m.capacity(),
-		Labels:          strMap(m.Labels),
-		Tags:            tags,
-		ClusterDNS:      strList(m.ClusterDNS),
-		ClusterDomain:   m.ClusterDomain.ValueString(),
-		Replicas:        int32(m.Replicas.ValueInt64()),
+		Name:                m.Name.ValueString(),
+		ZoneIDs:             strList(m.ZoneIDs),
+		VSwitchIDs:          strList(m.VSwitchIDs),
+		SecurityGroupID:     m.SecurityGroupID.ValueString(),
+		Capacity:            m.capacity(),
+		Labels:              strMap(m.Labels),
+		Tags:                tags,
+		ClusterDNS:          strList(m.ClusterDNS),
+		ClusterDomain:       m.ClusterDomain.ValueString(),
+		Replicas:            int32(m.Replicas.ValueInt64()),
+		SpotStrategy:        m.SpotStrategy.ValueString(),
+		SpotPriceLimit:      m.SpotPriceLimit.ValueString(),
+		AutoMatchImageCache: m.AutoMatchImageCache.ValueBool(),
 	}
+	taints, err := taintsOf(m.Taints)
+	if err != nil {
+		return install.VNode{}, err
+	}
+	v.Taints = taints
 	if len(v.Tags) == 0 {
 		v.Tags = nil
 	}
@@ -540,7 +609,11 @@ func (r *vnodeResource) Create(ctx context.Context, req resource.CreateRequest, 
 		return
 	}
 	m.ID, m.NodeName = m.Name, m.Name
-	r.apply(ctx, &m, &resp.State, &resp.Diagnostics, false)
+	timeout, d := m.Timeouts.Create(ctx, defaultVNodeTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &m, nil, &resp.State, &resp.Diagnostics, waitFor{timeout, "create"})
 	if !m.Image.IsUnknown() {
 		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, m.Image.ValueString())...)
 	}
@@ -551,17 +624,36 @@ func (r *vnodeResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	r.apply(ctx, &m, &resp.State, &resp.Diagnostics, true)
+	var prior vnodeResourceModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &prior)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Update(ctx, defaultVNodeTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &m, &prior, &resp.State, &resp.Diagnostics, waitFor{timeout, "update"})
 	if !m.Image.IsUnknown() {
 		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, m.Image.ValueString())...)
 	}
 }
 
+// waitFor is how long an operation waits, and the key of the timeouts block
+// that sets it, for the message when it is not long enough.
+type waitFor struct {
+	timeout time.Duration
+	key     string
+}
+
+func (w waitFor) hint() string {
+	return fmt.Sprintf(" If it needs longer than %s, raise timeouts.%s.", w.timeout, w.key)
+}
+
 // apply writes the VNode's objects, records it in state, and waits for the
-// Deployment to roll out and the Node to be Ready. On update it also writes
-// the Node's labels and capacity, which the runtime sets only when it
-// registers a Node.
-func (r *vnodeResource) apply(ctx context.Context, m *vnodeResourceModel, state stateSetter, diags *diag.Diagnostics, update bool) {
+// Deployment to roll out and the Node to be Ready. On update (prior set) it
+// also writes the Node's labels, taints and capacity, which the runtime sets
+// only when it registers a Node.
+func (r *vnodeResource) apply(ctx context.Context, m, prior *vnodeResourceModel, state stateSetter, diags *diag.Diagnostics, wait waitFor) {
 	kc, dyn, d := kubeClients(ctx, r.data)
 	if diags.Append(d...); diags.HasError() {
 		return
@@ -590,26 +682,34 @@ func (r *vnodeResource) apply(ctx context.Context, m *vnodeResourceModel, state 
 	// In state before the wait, so that a timeout leaves it to destroy.
 	observed := *m
 	observed.Status, observed.Ready = types.StringValue(nodeNotRegistered), types.BoolValue(false)
+	observed.DriftedObjects = noDrift()
 	if diags.Append(state.Set(ctx, &observed)...); diags.HasError() {
 		return
 	}
-	if err := waitDeploymentReady(ctx, kc, ns, vnodeDeploymentName(v.Name), defaultVNodeTimeout); err != nil {
+	deadline := time.Now().Add(wait.timeout)
+	if err := waitDeploymentReady(ctx, kc, ns, vnodeDeploymentName(v.Name), wait.timeout); err != nil {
 		diags.AddError("The VNode's runtime is not ready",
-			err.Error()+". Its pods' events and logs say why (kubectl -n "+ns+" logs deployment/"+vnodeDeploymentName(v.Name)+").")
+			err.Error()+". Its pods' events and logs say why (kubectl -n "+ns+" logs deployment/"+vnodeDeploymentName(v.Name)+")."+wait.hint())
 		return
 	}
-	if update {
-		if err := applyNodeSettings(ctx, kc, v); err != nil {
+	if prior != nil {
+		priorTaints, err := taintsOf(prior.Taints)
+		if err != nil {
+			diags.AddError("Invalid state", err.Error())
+			return
+		}
+		if err := applyNodeSettings(ctx, kc, v, priorTaints); err != nil {
 			diags.AddError("Cannot update the VNode's Node", err.Error())
 			return
 		}
 	}
-	if err := waitNodeReady(ctx, kc, v.Name, defaultVNodeTimeout); err != nil {
+	if err := waitNodeReady(ctx, kc, v.Name, time.Until(deadline)); err != nil {
 		diags.AddError("The VNode is not Ready", err.Error()+". The runtime's log says why (kubectl -n "+ns+
-			" logs deployment/"+vnodeDeploymentName(v.Name)+").")
+			" logs deployment/"+vnodeDeploymentName(v.Name)+")."+wait.hint())
 		return
 	}
 	m.Status, m.Ready = types.StringValue("Ready"), types.BoolValue(true)
+	m.DriftedObjects = noDrift()
 	diags.Append(state.Set(ctx, m)...)
 }
 
@@ -620,7 +720,7 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	kc, _, diags := kubeClients(ctx, r.data)
+	kc, dyn, diags := kubeClients(ctx, r.data)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -643,7 +743,8 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	args := dep.Spec.Template.Spec.Containers[0].Args
 	m.Image = types.StringValue(dep.Spec.Template.Spec.Containers[0].Image)
 	// What the runtime's image is now, for ModifyPlan to compare.
-	if rt, d := runtimeOf(ctx, kc, ns); !d.HasError() {
+	rt, rtDiags := runtimeOf(ctx, kc, ns)
+	if !rtDiags.HasError() {
 		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, rt.Image)...)
 	}
 	m.Name, m.NodeName = types.StringValue(name), types.StringValue(name)
@@ -652,7 +753,28 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	m.SecurityGroupID = optionalFlag(args, "security-group-id")
 	m.ClusterDNS = keepEmptyList(m.ClusterDNS, listOf(listFlag(args, "cluster-dns")))
 	m.ClusterDomain = optionalFlag(args, "cluster-domain")
-	m.Labels = keepEmptyMap(m.Labels, mapOf(mapFlag(args, "node-labels")))
+	node, err := getNode(ctx, kc, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
+		return
+	}
+	m.Labels = keepEmptyMap(m.Labels, mapOf(labelsRead(mapFlag(args, "node-labels"), strMap(m.Labels), node)))
+	taints := install.DefaultVNodeTaints()
+	if v, ok := flagOf(args, "node-taints"); ok {
+		if taints, err = install.ParseTaints(v); err != nil {
+			resp.Diagnostics.AddError("Cannot read the VNode", fmt.Sprintf("Deployment %s/%s: --node-taints: %v", ns, dep.Name, err))
+			return
+		}
+	}
+	stateTaints, err := taintsOf(m.Taints)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
+		return
+	}
+	m.Taints = taintsValue(taintsRead(taints, stateTaints, node))
+	m.SpotStrategy = optionalFlag(args, "spot-strategy")
+	m.SpotPriceLimit = optionalFlag(args, "spot-price-limit")
+	m.AutoMatchImageCache = types.BoolValue(flagValue(args, "auto-match-image-cache", "false") == "true")
 	m.Replicas = types.Int64Value(int64(ptrOr(dep.Spec.Replicas, 1)))
 	capacity := mapFlag(args, "capacity")
 	take := func(name string) types.String {
@@ -678,13 +800,41 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	m.TagsAll = tv
 	m.Tags = mapOf(ownTags(all, strMap(m.Tags), r.data))
 
-	status, ready, err := nodeStatus(ctx, kc, name)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
-		return
-	}
+	status, ready := readiness(node)
 	m.Status, m.Ready = types.StringValue(status), types.BoolValue(ready)
+
+	// The objects, as the refreshed settings render them: a setting shown
+	// as an attribute's change is not reported twice, and an imported VNode
+	// is compared with what it runs. Without its runtime's ConfigMap there
+	// is nothing to render them with; eci_runtime's plan shows that.
+	m.DriftedObjects = noDrift()
+	if !rtDiags.HasError() {
+		rt.Image = dep.Spec.Template.Spec.Containers[0].Image
+		drift, err := vnodeDrift(ctx, dyn, rt, m)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
+			return
+		}
+		m.DriftedObjects = listOf(drift)
+		if len(drift) == 0 {
+			m.DriftedObjects = noDrift()
+		}
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// vnodeDrift lists the objects of the VNode m describes that the cluster
+// no longer holds as apply writes them.
+func vnodeDrift(ctx context.Context, dyn dynamic.Interface, rt install.Runtime, m vnodeResourceModel) ([]string, error) {
+	v, err := m.vnode()
+	if err != nil {
+		return nil, err
+	}
+	objs, err := rt.VNodeObjects(v)
+	if err != nil {
+		return nil, fmt.Errorf("render the VNode's objects: %w", err)
+	}
+	return install.Drift(ctx, dyn, objs)
 }
 
 func emptyAsEmpty(m map[string]string) map[string]string {
@@ -796,14 +946,32 @@ func setPrivateString(ctx context.Context, p privateStateSetter, key, value stri
 // Values of status besides the Ready condition's.
 const nodeNotRegistered = "NotRegistered"
 
-// nodeStatus is what the Node's Ready condition says.
-func nodeStatus(ctx context.Context, kc kubernetes.Interface, name string) (string, bool, error) {
+// getNode is Node name; nil when it is not registered.
+func getNode(ctx context.Context, kc kubernetes.Interface, name string) (*corev1.Node, error) {
 	n, err := kc.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nodeNotRegistered, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("get Node %s: %w", name, err)
+		return nil, fmt.Errorf("get Node %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// nodeStatus is what the Node's Ready condition says.
+func nodeStatus(ctx context.Context, kc kubernetes.Interface, name string) (string, bool, error) {
+	n, err := getNode(ctx, kc, name)
+	if err != nil {
+		return "", false, err
+	}
+	status, ready := readiness(n)
+	return status, ready, nil
+}
+
+// readiness is what n's Ready condition says; n nil is a Node not registered.
+func readiness(n *corev1.Node) (string, bool) {
+	if n == nil {
+		return nodeNotRegistered, false
 	}
 	for _, c := range n.Status.Conditions {
 		if c.Type != corev1.NodeReady {
@@ -811,13 +979,37 @@ func nodeStatus(ctx context.Context, kc kubernetes.Interface, name string) (stri
 		}
 		switch c.Status {
 		case corev1.ConditionTrue:
-			return "Ready", true, nil
+			return "Ready", true
 		case corev1.ConditionFalse:
-			return "NotReady", false, nil
+			return "NotReady", false
 		}
-		return "Unknown", false, nil
+		return "Unknown", false
 	}
-	return "Unknown", false, nil
+	return "Unknown", false
+}
+
+// labelsRead is the VNode's labels as they run: those of the Deployment's
+// arguments, each as the Node carries it where the arguments still agree
+// with state. So a label edited in the Deployment, or removed or changed on
+// the Node by hand, is drift that the next apply writes back. Labels the
+// VNode does not configure (the runtime's, other tools') are not its
+// business. n nil (not registered yet) leaves the arguments' labels.
+func labelsRead(args, state map[string]string, n *corev1.Node) map[string]string {
+	if n == nil || args == nil {
+		return args
+	}
+	out := map[string]string{}
+	for k, v := range args {
+		if sv, ok := state[k]; ok && sv == v {
+			nv, onNode := n.Labels[k]
+			if !onNode {
+				continue
+			}
+			v = nv
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // waitNodeReady waits until Node name is registered and Ready.
@@ -835,7 +1027,7 @@ func waitNodeReady(ctx context.Context, kc kubernetes.Interface, name string, ti
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("node %s is not Ready after %s (last seen: %s)", name, timeout, last)
+			return fmt.Errorf("node %s is not Ready after %s (last seen: %s)", name, timeout.Round(time.Second), last)
 		case <-time.After(time.Second):
 		}
 	}
@@ -844,10 +1036,13 @@ func waitNodeReady(ctx context.Context, kc kubernetes.Interface, name string, ti
 // applyNodeSettings writes v's labels and capacity onto its running Node by
 // server-side apply: the runtime sets them only when it registers the Node,
 // so without this a changed label would wait for a new Node.
-func applyNodeSettings(ctx context.Context, kc kubernetes.Interface, v install.VNode) error {
+func applyNodeSettings(ctx context.Context, kc kubernetes.Interface, v install.VNode, prior []install.Taint) error {
 	labelsPatch := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": v.Name, "labels": emptyAsEmpty(v.Labels)}}
 	if err := patchNode(ctx, kc, v.Name, labelsPatch, ""); err != nil {
 		return fmt.Errorf("apply the labels of Node %s: %w", v.Name, err)
+	}
+	if err := applyNodeTaints(ctx, kc, v.Name, v.Taints, prior); err != nil {
+		return fmt.Errorf("write the taints of Node %s: %w", v.Name, err)
 	}
 	if len(v.Capacity) == 0 {
 		return nil
@@ -873,7 +1068,20 @@ func (r *vnodeResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, d := m.Timeouts.Delete(ctx, defaultVNodeTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	deadline := time.Now().Add(timeout)
+	hint := waitFor{timeout, "delete"}.hint()
 	ns, name := m.Runtime.ValueString(), m.ID.ValueString()
+	if msg, err := podsStillOn(ctx, kc, name); err != nil {
+		resp.Diagnostics.AddError("Cannot delete the VNode", err.Error())
+		return
+	} else if msg != "" {
+		resp.Diagnostics.AddError("The VNode still runs pods", msg)
+		return
+	}
 	// Only the names matter here; a runtime whose ConfigMap is gone still
 	// has them.
 	rt, d := runtimeOf(ctx, kc, ns)
@@ -896,7 +1104,7 @@ func (r *vnodeResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		resp.Diagnostics.AddError("Cannot delete the VNode", err.Error())
 		return
 	}
-	if err := waitGone(ctx, defaultVNodeTimeout, "Deployment "+ns+"/"+vnodeDeploymentName(name), func(ctx context.Context) error {
+	if err := waitGone(ctx, time.Until(deadline), "Deployment "+ns+"/"+vnodeDeploymentName(name), func(ctx context.Context) error {
 		if _, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(name), metav1.GetOptions{}); err != nil {
 			return err
 		}
@@ -907,19 +1115,51 @@ func (r *vnodeResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		}
 		return nil
 	}); err != nil {
-		resp.Diagnostics.AddError("The VNode's runtime is not deleted", err.Error())
+		resp.Diagnostics.AddError("The VNode's runtime is not deleted", err.Error()+"."+hint)
 		return
 	}
 	if err := install.Delete(ctx, dyn, rt.VNodeLeftovers(v)); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the VNode", err.Error())
 		return
 	}
-	if err := waitGone(ctx, defaultVNodeTimeout, "Node "+name, func(ctx context.Context) error {
+	if err := waitGone(ctx, time.Until(deadline), "Node "+name, func(ctx context.Context) error {
 		_, err := kc.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		return err
 	}); err != nil {
-		resp.Diagnostics.AddError("The VNode's Node is not deleted", err.Error())
+		resp.Diagnostics.AddError("The VNode's Node is not deleted", err.Error()+"."+hint)
 	}
+}
+
+// podsStillOn says which pods are bound to the VNode, if any. Only the
+// runtime deletes a pod's ECI instance, when the pod goes; a VNode deleted
+// under its pods would leave their instances running, and billed, with
+// nothing to delete them.
+func podsStillOn(ctx context.Context, kc kubernetes.Interface, node string) (string, error) {
+	list, err := kc.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return "", fmt.Errorf("list the pods on Node %s: %w", node, err)
+	}
+	if len(list.Items) == 0 {
+		return "", nil
+	}
+	var names []string
+	for _, p := range list.Items {
+		names = append(names, p.Namespace+"/"+p.Name)
+	}
+	slices.Sort(names)
+	more := ""
+	if len(names) > 10 {
+		more = fmt.Sprintf(" and %d more", len(names)-10)
+		names = names[:10]
+	}
+	count := fmt.Sprintf("%d pods are", len(list.Items))
+	if len(list.Items) == 1 {
+		count = "1 pod is"
+	}
+	return fmt.Sprintf("%s bound to Node %s (%s%s). Destroying the VNode now would leave their ECI instances "+
+		"running, and billed, with no runtime to delete them. Drain it first, which deletes each pod and its instance: "+
+		"kubectl drain %s --ignore-daemonsets --delete-emptydir-data; then apply again.",
+		count, node, strings.Join(names, ", "), more, node), nil
 }
 
 // waitGone polls get until it returns NotFound.
@@ -933,7 +1173,7 @@ func waitGone(ctx context.Context, timeout time.Duration, what string, get func(
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s is still there after %s", what, timeout)
+			return fmt.Errorf("%s is still there after %s", what, timeout.Round(time.Second))
 		case <-time.After(time.Second):
 		}
 	}

@@ -3,7 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +17,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +29,7 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
+	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 )
 
 // testAccVNodeResourceConfig is a runtime and one VNode on it; vnode is the
@@ -67,6 +73,12 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   cpu         = "32"
   labels      = { tier = "two" }
   tags        = { team = "b", cost = "c1" }
+  taints = [
+    { key = "k8s.aliyun.com/vnode", value = "true", effect = "NoSchedule" },
+    { key = "dedicated", value = "ci", effect = "NoSchedule" },
+  ]
+  spot_strategy          = "SpotAsPriceGo"
+  auto_match_image_cache = true
 `, zone)
 	third := fmt.Sprintf(`
   zone_ids    = [%q]
@@ -74,6 +86,12 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   cpu         = "32"
   labels      = { tier = "two" }
   tags        = { team = "b", cost = "c1" }
+  taints = [
+    { key = "k8s.aliyun.com/vnode", value = "true", effect = "NoSchedule" },
+    { key = "dedicated", value = "ci", effect = "NoSchedule" },
+  ]
+  spot_strategy          = "SpotAsPriceGo"
+  auto_match_image_cache = true
 `, zone)
 
 	resource.UnitTest(t, resource.TestCase{
@@ -90,6 +108,10 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("image"), knownvalue.StringExact(install.ImageRepository+":test")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"team": knownvalue.StringExact("a")})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("taints"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"key": knownvalue.StringExact(profile.VNodeTaintKey),
+							"value": knownvalue.StringExact(profile.VNodeTaintValue), "effect": knownvalue.StringExact("NoSchedule")}),
+					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					testAccCheckNodeLabel(kc, node, "tier", "one"),
@@ -105,6 +127,8 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					testAccCheckNodeLabel(kc, node, "tier", "two"),
 					testAccCheckNodeCapacity(kc, node, corev1.ResourceCPU, "32"),
+					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "dedicated=ci:NoSchedule"),
+					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true"),
 				),
 			},
 			// Drift: an edited Deployment (a label flag, the image) is put back.
@@ -158,6 +182,67 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				}},
 				Check: testAccCheckDeploymentImage(kc, ns, node, install.ImageRepository+":test"),
 			},
+			// Drift on the Node: a label and a taint removed by hand are
+			// written back; a taint someone else added stays.
+			{
+				PreConfig: func() {
+					n, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					delete(n.Labels, "tier")
+					var taints []corev1.Taint
+					for _, tn := range n.Spec.Taints {
+						if tn.Key != "dedicated" {
+							taints = append(taints, tn)
+						}
+					}
+					n.Spec.Taints = append(taints, corev1.Taint{Key: "someone-else", Effect: corev1.TaintEffectPreferNoSchedule})
+					if _, err := kc.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccVNodeResourceConfig(prov, ns, node, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					testAccCheckNodeLabel(kc, node, "tier", "two"),
+					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "someone-else:PreferNoSchedule", "dedicated=ci:NoSchedule"),
+				),
+			},
+			// Drift of the VNode's other objects: its RBAC, deleted by hand,
+			// plans an update that applies it again.
+			{
+				PreConfig: func() {
+					if err := kc.RbacV1().ClusterRoleBindings().Delete(ctx, "eci-vnode:node:"+node, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccVNodeResourceConfig(prov, ns, node, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_objects"), knownvalue.ListSizeExact(0)),
+				}},
+				Check: func(*terraform.State) error {
+					_, err := kc.RbacV1().ClusterRoleBindings().Get(ctx, "eci-vnode:node:"+node, metav1.GetOptions{})
+					return err
+				},
+			},
+			// Read fails when the VNode's Deployment cannot be read (here:
+			// forbidden) and keeps the VNode in state: the plan after it,
+			// with a user who may, has nothing to do.
+			{
+				Config:      testAccVNodeResourceConfig(testAccProviderWithoutVNodeDeployments(t, sb, region, endpoint), ns, node, second),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Cannot read the VNode.*forbidden`),
+			},
+			{
+				Config: testAccVNodeResourceConfig(prov, ns, node, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+			},
 			{
 				Config: testAccVNodeResourceConfig(prov, ns, node, third),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -175,6 +260,39 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate),
 				}},
+			},
+			// Destroy is refused while a pod is bound to the VNode: its
+			// instance would outlive the runtime that deletes it.
+			{
+				PreConfig: func() {
+					pod := &corev1.Pod{
+						ObjectMeta: metav1.ObjectMeta{Name: "bound-" + node, Namespace: "default"},
+						Spec: corev1.PodSpec{
+							NodeName:   node,
+							Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}},
+						},
+					}
+					if _, err := kc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      testAccRuntimeResourceConfig(prov, ns, "sandbox", "info"),
+				ExpectError: regexp.MustCompile(`(?s)still runs pods.*1 pod is bound to Node ` + node + ` \(default/bound-` + node + `\).*kubectl drain`),
+			},
+			{
+				PreConfig: func() {
+					// Not forced: the runtime deletes the instance, then the pod.
+					if err := kc.CoreV1().Pods("default").Delete(ctx, "bound-"+node, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					if err := waitGone(ctx, time.Minute, "pod", func(ctx context.Context) error {
+						_, err := kc.CoreV1().Pods("default").Get(ctx, "bound-"+node, metav1.GetOptions{})
+						return err
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccRuntimeResourceConfig(prov, ns, "sandbox", "info"),
 			},
 		},
 	})
@@ -249,6 +367,16 @@ resource "eci_vnode" "x" {
 				ExpectNonEmptyPlan: true,
 			},
 			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  taints = [{ key = \"dedicated\", effect = \"NoWay\" }]"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid taints.*NoWay`),
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  spot_price_limit = \"0.5\""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid spot_price_limit.*SpotWithPriceLimit`),
+			},
+			{
 				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  security_group_id = \"group-1\""),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Invalid security_group_id.*not a security group ID`),
@@ -317,6 +445,103 @@ func testAccCheckDeploymentImage(kc kubernetes.Interface, ns, node, image string
 		}
 		if got := d.Spec.Template.Spec.Containers[0].Image; got != image {
 			return fmt.Errorf("Deployment %s/%s runs %s, want %s", ns, d.Name, got, image)
+		}
+		return nil
+	}
+}
+
+// testAccProviderWithoutVNodeDeployments is a provider that signs in to the
+// sandbox as a service account allowed everything an eci_runtime's Read
+// does but reading Deployments other than the webhook's: a VNode's Read
+// then fails with Forbidden, an error that is not NotFound.
+func testAccProviderWithoutVNodeDeployments(t *testing.T, sb *sandbox.Sandbox, region, endpoint string) string {
+	t.Helper()
+	ctx := context.Background()
+	kc := sb.Client()
+	const name = "tf-no-vnode-deployments"
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+	if _, err := kc.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	all := []string{"*"}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"", "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "coordination.k8s.io"}, Resources: all, Verbs: all},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{install.WebhookName}, Verbs: all},
+	}}
+	if _, err := kc.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: "default"}}}
+	if _, err := kc.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	tok, err := kc.CoreV1().ServiceAccounts("default").CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := sb.RESTConfig()
+	ca := rc.TLSClientConfig.CAData
+	if len(ca) == 0 {
+		if ca, err = os.ReadFile(rc.TLSClientConfig.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fmt.Sprintf(`
+provider "eci" {
+  region   = %[1]q
+  endpoint = %[2]q
+  kubernetes {
+    host                   = %[3]q
+    cluster_ca_certificate = %[4]q
+    token                  = %[5]q
+  }
+}
+`, region, endpoint, sb.Server(), string(ca), tok.Status.Token)
+}
+
+// testAccCheckNodeTaints checks that the Node carries exactly these taints
+// (key[=value]:effect), in any order; the runtime's eci-api-unreachable
+// taint, should ECI blink, is not counted.
+func testAccCheckNodeTaints(kc kubernetes.Interface, node string, want ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		n, err := kc.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, tn := range n.Spec.Taints {
+			if tn.Key == "eci-vnode.io/eci-api-unreachable" {
+				continue
+			}
+			s := tn.Key
+			if tn.Value != "" {
+				s += "=" + tn.Value
+			}
+			got = append(got, s+":"+string(tn.Effect))
+		}
+		slices.Sort(got)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("Node %s taints %q, want %q", node, got, want)
+		}
+		return nil
+	}
+}
+
+// testAccCheckDeploymentArgs checks that the VNode's runtime runs with args.
+func testAccCheckDeploymentArgs(kc kubernetes.Interface, ns, node string, args ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		d, err := kc.AppsV1().Deployments(ns).Get(context.Background(), vnodeDeploymentName(node), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		have := d.Spec.Template.Spec.Containers[0].Args
+		for _, a := range args {
+			if !slices.Contains(have, a) {
+				return fmt.Errorf("Deployment %s/%s args %q lack %s", ns, d.Name, have, a)
+			}
 		}
 		return nil
 	}
@@ -439,5 +664,27 @@ func TestTagRulesAreECIs(t *testing.T) {
 	}
 	if got := checkTag("team", strings.Repeat("v", 129)); !strings.Contains(got, "at most 128") {
 		t.Errorf("long value: %q", got)
+	}
+}
+
+func TestNodeLabelsEditedByHandAreDrift(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{
+		"tier": "edited", "type": "virtual-kubelet", "team": "a",
+	}}}
+	state := map[string]string{"tier": "two", "team": "a", "zone": "h"}
+	args := map[string]string{"tier": "two", "team": "a", "zone": "h"}
+	got := labelsRead(args, state, node)
+	want := map[string]string{"tier": "edited", "team": "a"} // zone removed from the Node; type is not ours
+	if !maps.Equal(got, want) {
+		t.Errorf("labels read %v, want %v", got, want)
+	}
+	// An edited Deployment argument is drift too, whatever the Node says.
+	args["tier"] = "from-deployment"
+	if got := labelsRead(args, state, node); got["tier"] != "from-deployment" {
+		t.Errorf("labels read %v, want the Deployment's tier", got)
+	}
+	// Before the Node registers, the arguments are all there is.
+	if got := labelsRead(args, state, nil); !maps.Equal(got, args) {
+		t.Errorf("labels read without a Node %v, want %v", got, args)
 	}
 }

@@ -15,6 +15,21 @@ resource "eci_vnode" "this" {
   labels = { pool = "burst" }
   tags   = { team = "data" }
 
+  # The VNode taint, and one more: only the data team's pods come here.
+  taints = [
+    { key = "k8s.aliyun.com/vnode", value = "true", effect = "NoSchedule" },
+    { key = "team", value = "data", effect = "NoSchedule" },
+  ]
+
+  # Spot instances at the market price unless a pod asks otherwise, started
+  # from a matching image cache where there is one.
+  spot_strategy          = "SpotAsPriceGo"
+  auto_match_image_cache = true
+
+  timeouts {
+    create = "10m"
+  }
+
   # Two runtimes, one active: the Node stays served while one restarts.
   replicas = 2
 }

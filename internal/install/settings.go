@@ -428,8 +428,10 @@ func sortedKeys(m map[string]string) []string {
 // provider checks a VNode's tags against these without importing the runtime;
 // a test in runtime/translate (tagbudget_test.go) keeps the two the same.
 const (
-	MaxInstanceTags = 20
+	MaxInstanceTags = eci.MaxInstanceTags
 	OwnedTagCount   = 5
-	MaxTagKeyLen    = 64
-	MaxTagValueLen  = 128
+	MaxTagKeyLen    = eci.MaxTagKeyLen
+	MaxTagValueLen  = eci.MaxTagValueLen
+	// OwnedTagPrefix starts every tag the runtime owns; users' tags may not.
+	OwnedTagPrefix = "eci-vnode/"
 )

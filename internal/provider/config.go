@@ -217,16 +217,11 @@ func halfSetPairs(getenv func(string) string) string {
 	return strings.Join(half, "; ")
 }
 
-// Limits of the tags the runtime puts on an ECI instance (docs/design.md,
-// "Owned tags"): ECI takes 20 per instance and the runtime owns five, so
-// default tags get at most 15; keys are at most 64 characters, values 128.
-// install holds the numbers, tied by a test to what the runtime really tags.
-const (
-	maxDefaultTags  = install.MaxInstanceTags - install.OwnedTagCount
-	maxTagKeyLen    = install.MaxTagKeyLen
-	maxTagValueLen  = install.MaxTagValueLen
-	ownedTagsPrefix = "eci-vnode/"
-)
+// maxDefaultTags is what the runtime leaves of an instance's tags
+// (docs/design.md, "Owned tags"): ECI takes 20 per instance and the runtime
+// owns five. install holds the numbers, tied by a test to what the runtime
+// really tags.
+const maxDefaultTags = install.MaxInstanceTags - install.OwnedTagCount
 
 func resolveTags(m types.Map) (map[string]string, bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
@@ -264,25 +259,12 @@ func resolveTags(m types.Map) (map[string]string, bool, diag.Diagnostics) {
 	return tags, known, diags
 }
 
-// checkTag applies ECI's tag rules (docs/design.md, "Owned tags") and keeps
-// the runtime's prefix for the runtime. It returns what is wrong, or "".
+// checkTag applies ECI's tag rules and keeps the runtime's prefix for its
+// own tags (eci.CheckTag), as a sentence for a diagnostic.
 func checkTag(key, value string) string {
-	q := strconv.Quote(key)
-	switch {
-	case key == "":
-		return "A tag key cannot be empty."
-	case len(key) > maxTagKeyLen:
-		return "The tag key " + q + " has " + strconv.Itoa(len(key)) + " characters; ECI allows at most " + strconv.Itoa(maxTagKeyLen) + "."
-	case strings.HasPrefix(key, "aliyun") || strings.HasPrefix(key, "acs:"):
-		return "The tag key " + q + " starts with aliyun or acs:, which ECI reserves. Choose another key."
-	case strings.HasPrefix(key, ownedTagsPrefix):
-		return "The tag key " + q + " starts with " + ownedTagsPrefix + ", which the eci-vnode runtime reserves for the tags it puts on its own instances. Choose another key."
-	case strings.Contains(key, "http://") || strings.Contains(key, "https://"):
-		return "The tag key " + q + " contains http:// or https://, which ECI does not allow."
-	case len(value) > maxTagValueLen:
-		return "The value of tag " + q + " has " + strconv.Itoa(len(value)) + " characters; ECI allows at most " + strconv.Itoa(maxTagValueLen) + "."
-	case strings.Contains(value, "http://") || strings.Contains(value, "https://"):
-		return "The value of tag " + q + " contains http:// or https://, which ECI does not allow."
+	msg := eci.CheckTag(key, value, install.OwnedTagPrefix)
+	if msg == "" {
+		return ""
 	}
-	return ""
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }

@@ -27,6 +27,9 @@ func TestTheProvidersTagBudgetMatchesWhatTheRuntimeTags(t *testing.T) {
 			owned++
 		}
 	}
+	if translate.TagPrefix != install.OwnedTagPrefix {
+		t.Errorf("the runtime's tags start with %q; install.OwnedTagPrefix, which the provider keeps users' tags from, says %q", translate.TagPrefix, install.OwnedTagPrefix)
+	}
 	if owned != install.OwnedTagCount {
 		t.Errorf("translation tags every instance with %d eci-vnode/ tags; install.OwnedTagCount says %d (the provider's plan-time tag budget)", owned, install.OwnedTagCount)
 	}

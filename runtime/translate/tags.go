@@ -25,9 +25,8 @@ const (
 
 // ECI's tag limits for CreateContainerGroup (docs/design.md, "Owned tags").
 const (
-	maxTags        = 20
-	maxTagKeyLen   = 64
-	maxTagValueLen = 128
+	maxTags        = eci.MaxInstanceTags
+	maxTagValueLen = eci.MaxTagValueLen
 	ownedTagCount  = 5
 	maxCustomTags  = 3
 )
@@ -119,24 +118,5 @@ func (t *translator) tags() {
 }
 
 // checkTag applies ECI's rules to a user tag (VNode tags, custom tags) and
-// keeps our prefix for our own tags, so nothing can pose as one of our
-// instances. It returns what is wrong, or "".
-func checkTag(key, value string) string {
-	switch {
-	case key == "":
-		return "a tag key cannot be empty"
-	case len(key) > maxTagKeyLen:
-		return "tag key " + strconv.Quote(key) + " is " + strconv.Itoa(len(key)) + " characters; ECI allows at most " + strconv.Itoa(maxTagKeyLen)
-	case strings.HasPrefix(key, "aliyun") || strings.HasPrefix(key, "acs:"):
-		return "tag key " + strconv.Quote(key) + " starts with aliyun or acs:, which ECI reserves"
-	case strings.HasPrefix(key, TagPrefix):
-		return "tag key " + strconv.Quote(key) + " uses the prefix " + TagPrefix + ", which eci-vnode reserves for its own tags"
-	case strings.Contains(key, "http://") || strings.Contains(key, "https://"):
-		return "tag key " + strconv.Quote(key) + " contains http:// or https://, which ECI does not allow"
-	case len(value) > maxTagValueLen:
-		return "the value of tag " + strconv.Quote(key) + " is " + strconv.Itoa(len(value)) + " characters; ECI allows at most " + strconv.Itoa(maxTagValueLen)
-	case strings.Contains(value, "http://") || strings.Contains(value, "https://"):
-		return "the value of tag " + strconv.Quote(key) + " contains http:// or https://, which ECI does not allow"
-	}
-	return ""
-}
+// keeps our prefix for our own tags (eci.CheckTag).
+func checkTag(key, value string) string { return eci.CheckTag(key, value, TagPrefix) }

@@ -3,13 +3,15 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 )
 
-// ipAllocator hands out pod IPs from the loopback range: 127.0.0.2, 127.0.0.3, ... then
-// 127.0.2.1 and on, skipping 127.0.1.0/24 (the nodes' addresses) and .0/.255. Every address
-// in 127.0.0.0/8 reaches this machine, so a runtime pod can bind its own IP and several
+// ipAllocator hands out pod IPs from the loopback range 127.0.0.0/16, in order from
+// where it starts (a sandbox's is random: newSandboxIPAllocator), skipping
+// 127.0.1.0/24 (the nodes' addresses), 127.0.0.1 and .0/.255. Every address in
+// 127.0.0.0/8 reaches this machine, so a runtime pod can bind its own IP and several
 // runtimes never fight over a port. It hands out round-robin so a just-released address is
 // not reused while a client may still have connections to it.
 type ipAllocator struct {
@@ -25,6 +27,18 @@ var errNoPodIP = errors.New("no free pod IP in 127.0.0.0/16")
 
 func newIPAllocator() *ipAllocator {
 	return &ipAllocator{used: map[uint32]bool{}, next: 2}
+}
+
+// newSandboxIPAllocator starts at a random address: sandboxes of other
+// processes (test packages run in parallel, `make demo` beside a test)
+// share 127.0.0.0/16, and two pods on one address would fight over their
+// ports — a webhook pod could even pass its readiness probe on the other
+// sandbox's webhook. Apart by a random offset, two sandboxes of a few
+// dozen pods each practically never meet.
+func newSandboxIPAllocator() *ipAllocator {
+	a := newIPAllocator()
+	a.next = uint32(rand.IntN(ipPoolSize))
+	return a
 }
 
 // usable reports whether offset o (127.0.x.y with o = x<<8|y) may be a pod IP.

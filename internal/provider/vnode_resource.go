@@ -150,7 +150,8 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"gpu":              quantity("GPUs (`" + gpuResource + "`)"),
 			"custom_resources": stringMap("Other resources the Node advertises, resource name to quantity. Updated in place."),
 			"labels": stringMap("Labels added to the Node. Updated in place: the running Node shows them after the apply " +
-				"(a label removed from here is removed from the Node once this resource has applied it)."),
+				"(a label removed from here is removed from the Node once this resource has applied it). One removed or " +
+				"changed on the Node by hand shows in the plan and is written back."),
 			"taints": schema.ListNestedAttribute{
 				Optional: true, Computed: true,
 				Default: listdefault.StaticValue(taintsValue(install.DefaultVNodeTaints())),

@@ -264,6 +264,8 @@ var vnodeAttrs = map[string]path.Path{
 
 var (
 	vswitchIDPattern = regexp.MustCompile(`^vsw-[a-z0-9]+(-[a-z0-9]+)*$`)
+	// A zone ID is its region's ID and a suffix: cn-hangzhou-h, ap-southeast-1a.
+	zoneIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
 	sgIDPattern      = regexp.MustCompile(`^sg-[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
@@ -446,6 +448,12 @@ func validateVNodeModel(diags *diag.Diagnostics, m *vnodeResourceModel) {
 				diags.AddAttributeError(path.Root("vswitch_ids").AtListIndex(i), "Invalid vswitch_ids",
 					fmt.Sprintf("%q is not a vSwitch ID such as vsw-bp1a2b3c4d", id.ValueString()))
 			}
+		}
+	}
+	for i, e := range m.ZoneIDs.Elements() {
+		if id, ok := e.(types.String); ok && !id.IsUnknown() && !zoneIDPattern.MatchString(id.ValueString()) {
+			diags.AddAttributeError(path.Root("zone_ids").AtListIndex(i), "Invalid zone_ids",
+				fmt.Sprintf("%q is not a zone ID such as cn-hangzhou-h", id.ValueString()))
 		}
 	}
 	if sg := m.SecurityGroupID; !sg.IsNull() && !sg.IsUnknown() && !sgIDPattern.MatchString(sg.ValueString()) {
@@ -667,6 +675,17 @@ func (r *vnodeResource) apply(ctx context.Context, m, prior *vnodeResourceModel,
 	v, err := m.vnode()
 	if err != nil {
 		diags.AddError("Invalid settings", err.Error())
+		return
+	}
+	// The runtime's region is known only now, from the cluster.
+	for i, z := range v.ZoneIDs {
+		if !strings.HasPrefix(z, rt.Region) {
+			diags.AddAttributeError(path.Root("zone_ids").AtListIndex(i), "Invalid zone_ids",
+				fmt.Sprintf("Zone %s is not in region %s, the region of eci_runtime %s: give zones of that region, "+
+					"such as %s-h.", z, rt.Region, ns, rt.Region))
+		}
+	}
+	if diags.HasError() {
 		return
 	}
 	objs, err := rt.VNodeObjects(v)

@@ -99,6 +99,12 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(ak, sk)),
 		CheckDestroy:             testAccCheckVNodeDestroyed(kc, ns, node),
 		Steps: []resource.TestStep{
+			// A zone of another region is refused once the runtime's region
+			// is known, before anything is installed.
+			{
+				Config:      testAccVNodeResourceConfig(prov, ns, node, `  zone_ids = ["xx-elsewhere-1a"]`+"\n"+`  vswitch_ids = ["vsw-h-1"]`),
+				ExpectError: regexp.MustCompile(`(?s)Invalid zone_ids.*Zone xx-elsewhere-1a is not in region ` + region),
+			},
 			{
 				Config: testAccVNodeResourceConfig(prov, ns, node, first),
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -370,6 +376,11 @@ resource "eci_vnode" "x" {
 				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  taints = [{ key = \"dedicated\", effect = \"NoWay\" }]"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Invalid taints.*NoWay`),
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  zone_ids = [\"Hangzhou H\"]"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid zone_ids.*"Hangzhou H" is not a zone ID`),
 			},
 			{
 				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  spot_price_limit = \"0.5\""),

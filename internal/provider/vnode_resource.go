@@ -266,7 +266,7 @@ var (
 	vswitchIDPattern = regexp.MustCompile(`^vsw-[a-z0-9]+(-[a-z0-9]+)*$`)
 	// A zone ID is its region's ID and a suffix: cn-hangzhou-h, ap-southeast-1a.
 	zoneIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
-	sgIDPattern      = regexp.MustCompile(`^sg-[a-z0-9]+(-[a-z0-9]+)*$`)
+	sgIDPattern   = regexp.MustCompile(`^sg-[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
 // ModifyPlan computes tags_all, plans the observations an apply makes, and

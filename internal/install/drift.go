@@ -82,11 +82,7 @@ func (r Runtime) WebhookConfigurationDrift(ctx context.Context, client dynamic.I
 		return nil, nil
 	}
 	var out []string
-	for _, o := range r.RuntimeLeftovers() {
-		kind := o.GetObjectKind().GroupVersionKind().Kind
-		if kind != "MutatingWebhookConfiguration" && kind != "ValidatingWebhookConfiguration" {
-			continue
-		}
+	for _, o := range r.webhookConfigurations() {
 		live, err := resourceFor(client, o).Get(ctx, o.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			out = append(out, describe(o)+": deleted")
@@ -118,13 +114,7 @@ func (r Runtime) RepairWebhookConfigurations(ctx context.Context, client dynamic
 	if r.Webhook.Disabled {
 		return nil
 	}
-	var cfgs []Object
-	for _, o := range r.RuntimeLeftovers() {
-		if k := o.GetObjectKind().GroupVersionKind().Kind; k == "MutatingWebhookConfiguration" || k == "ValidatingWebhookConfiguration" {
-			cfgs = append(cfgs, o)
-		}
-	}
-	if err := Delete(ctx, client, cfgs); err != nil {
+	if err := Delete(ctx, client, r.webhookConfigurations()); err != nil {
 		return err
 	}
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, restartedAtAnnotation, now.UTC().Format(time.RFC3339))
@@ -134,6 +124,18 @@ func (r Runtime) RepairWebhookConfigurations(ctx context.Context, client dynamic
 		return fmt.Errorf("restart Deployment %s/%s: %w", r.Namespace, WebhookName, err)
 	}
 	return nil
+}
+
+// webhookConfigurations are the webhook's Mutating- and ValidatingWebhookConfiguration,
+// among the objects the webhook leaves behind.
+func (r Runtime) webhookConfigurations() []Object {
+	var cfgs []Object
+	for _, o := range r.RuntimeLeftovers() {
+		if k := o.GetObjectKind().GroupVersionKind().Kind; k == "MutatingWebhookConfiguration" || k == "ValidatingWebhookConfiguration" {
+			cfgs = append(cfgs, o)
+		}
+	}
+	return cfgs
 }
 
 // RestartFieldManager writes the restart annotation of RepairWebhookConfigurations.

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -141,4 +143,21 @@ func ptrOr[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// waitFor is how long an operation waits, and the key of the timeouts block
+// that sets it, for the message when it is not long enough.
+type waitFor struct {
+	timeout time.Duration
+	key     string
+}
+
+func (w waitFor) hint() string {
+	return fmt.Sprintf(" If it needs longer than %s, raise timeouts.%s.", w.timeout, w.key)
+}
+
+// noDrift is drifted_objects of a resource as applied (eci_runtime, eci_vnode): an empty list, not null, so
+// that a plan with no drift has nothing to show.
+func noDrift() types.List {
+	return types.ListValueMust(types.StringType, []attr.Value{})
 }

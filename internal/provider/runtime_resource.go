@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -484,15 +483,9 @@ func (r *runtimeResource) apply(ctx context.Context, m *runtimeResourceModel, st
 	}
 	if err := waitDeploymentReady(ctx, kc, rt.Namespace, install.WebhookName, timeout); err != nil {
 		diags.AddError("The eci-profile webhook is not ready",
-			err.Error()+". Its pods' events and logs say why (kubectl -n "+rt.Namespace+" describe deployment "+install.WebhookName+
-				"); if it only needs longer, raise timeouts."+op+" (now "+timeout.String()+").")
+			err.Error()+". Its pods' events and logs say why (kubectl -n "+rt.Namespace+" describe deployment "+install.WebhookName+")."+
+				waitFor{timeout, op}.hint())
 	}
-}
-
-// noDrift is drifted_objects of a runtime as applied: an empty list, not null, so
-// that a plan with no drift has nothing to show.
-func noDrift() types.List {
-	return types.ListValueMust(types.StringType, []attr.Value{})
 }
 
 // runtimeTimeoutsBlock is the timeouts block, with this resource's defaults in its
@@ -752,8 +745,8 @@ func (r *runtimeResource) Delete(ctx context.Context, req resource.DeleteRequest
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("The runtime's namespace is not deleted",
-			fmt.Sprintf("Namespace %s is still terminating after %s: %v. Something in it may hold a finalizer (kubectl get namespace %s -o yaml); "+
-				"if it only needs longer, raise timeouts.delete.", ns, timeout, err, ns))
+			fmt.Sprintf("Namespace %s is still terminating after %s: %v. Something in it may hold a finalizer (kubectl get namespace %s -o yaml).",
+				ns, timeout, err, ns)+waitFor{timeout, "delete"}.hint())
 	}
 }
 

@@ -647,17 +647,6 @@ func (r *vnodeResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 }
 
-// waitFor is how long an operation waits, and the key of the timeouts block
-// that sets it, for the message when it is not long enough.
-type waitFor struct {
-	timeout time.Duration
-	key     string
-}
-
-func (w waitFor) hint() string {
-	return fmt.Sprintf(" If it needs longer than %s, raise timeouts.%s.", w.timeout, w.key)
-}
-
 // apply writes the VNode's objects, records it in state, and waits for the
 // Deployment to roll out and the Node to be Ready. On update (prior set) it
 // also writes the Node's labels, taints and capacity, which the runtime sets

@@ -14,6 +14,8 @@ type ECI interface {
 	DescribeAllContainerGroups(ctx context.Context, req *eci.DescribeContainerGroupsRequest) ([]eci.ContainerGroup, error)
 	DescribeAllContainerGroupStatus(ctx context.Context, req *eci.DescribeContainerGroupStatusRequest) ([]eci.ContainerGroupStatus, error)
 	DescribeRegions(ctx context.Context) (*eci.DescribeRegionsResponse, error)
+	TagResources(ctx context.Context, req *eci.TagResourcesRequest) error
+	UntagResources(ctx context.Context, req *eci.UntagResourcesRequest) error
 }
 
 var _ ECI = (*eci.Client)(nil)

@@ -24,6 +24,7 @@ type Metrics struct {
 	eciCalls      *prometheus.CounterVec   // action, result
 	eciLatency    *prometheus.HistogramVec // action
 	eciHealthy    prometheus.Gauge         //
+	retags        *prometheus.CounterVec   // call, result
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -43,10 +44,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		eciCalls:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_eci_api_attempts_total", Help: "ECI API attempts by action and result code (ok or the error code)."}, []string{"action", "result"}),
 		eciLatency:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "eci_vnode_eci_api_latency_seconds", Help: "ECI API attempt latency.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"action"}),
 		eciHealthy:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_eci_healthy", Help: "1 while the node condition ECIAPIReachable is True, else 0."}),
+		retags:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_instance_retags_total", Help: "Running instances re-tagged to the VNode's tags, by call (tag: TagResources, untag: UntagResources) and result (ok, error)."}, []string{"call", "result"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
-			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy)
+			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags)
 	}
 	return m
 }

@@ -142,6 +142,7 @@ func (p *Provider) fullRound(ctx context.Context, start time.Time) {
 	p.mu.Lock()
 	p.lastFull, p.lastChanges, p.instances = start, start, len(groups)
 	p.mu.Unlock()
+	p.retag(ctx, groups)
 }
 
 // changesRound describes only the instances that changed, were just

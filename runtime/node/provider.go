@@ -131,6 +131,16 @@ type Provider struct {
 	// instances is the size of the last complete listing, for planning the
 	// next one within the read budget.
 	instances int
+
+	// Re-tagging (tags.go), used by the poller alone: tagKeys are the VNode
+	// tag keys instances may carry (AnnotationManagedTags), valid once
+	// tagKeysSynced; retagFailing says a failure was already reported;
+	// retagWarned the instances already reported as unable to take the
+	// tags, with the message.
+	tagKeys       []string
+	tagKeysSynced bool
+	retagFailing  bool
+	retagWarned   map[string]string
 }
 
 // ProviderDeps are the collaborators of a Provider.
@@ -179,6 +189,7 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 		byUID:       map[types.UID]*tracked{},
 		byKey:       map[string]types.UID{},
 		orphans:     map[string]time.Time{},
+		retagWarned: map[string]string{},
 		inventory:   make(chan struct{}),
 		synced:      d.PodsSynced,
 	}

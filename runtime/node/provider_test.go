@@ -30,6 +30,8 @@ type rig struct {
 	client *eci.Client
 	p      *Provider
 	kube   *fake.Clientset
+	// stop ends the provider's workers and waits for them.
+	stop func()
 }
 
 func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config), wrap ...func(ECI) ECI) *rig {
@@ -72,6 +74,7 @@ func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config), wrap ...fun
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	r.p.Run(ctx)
+	r.stop = func() { cancel(); r.p.Wait() }
 	return r
 }
 

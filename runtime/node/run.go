@@ -229,6 +229,12 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 		wg.Wait()
 		volumes.Shutdown()
 	}()
+	// The tag keys go on the Node before the first instance is created
+	// with them (AnnotationManagedTags); failing here, the poller tries
+	// again before it re-tags anything.
+	if err := prov.syncTagKeys(ctx); err != nil && ctx.Err() == nil {
+		o.Log.Warn("could not record the VNode's tag keys on its Node yet; retrying before re-tagging", "err", oneLine(err))
+	}
 	volumes.Start(ctx.Done())
 	wg.Add(3)
 	go func() { defer wg.Done(); health.Run(ctx) }()

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -57,6 +58,26 @@ func PodUIDFromTags(tags []eci.Tag) (types.UID, bool) {
 		}
 	}
 	return "", false
+}
+
+// PodTagKeys are the keys of the tags the pod's own
+// k8s.aliyun.com/eci-custom-tags sets on its instance, read by the same
+// parser Pod uses: tags only the pod decides, which a VNode's tags never
+// overwrite or remove (runtime/node re-tags running instances when the
+// VNode's tags change). A pod without the annotation, or with an invalid
+// one (such a pod gets no instance), has none.
+func PodTagKeys(pod *corev1.Pod) []string {
+	v, ok := pod.Annotations[annCustomTags]
+	if !ok {
+		return nil
+	}
+	t := &translator{pod: pod}
+	t.customTags(annCustomTags, v)
+	keys := make([]string, len(t.ann.customTags))
+	for i, c := range t.ann.customTags {
+		keys[i] = c.Key
+	}
+	return keys
 }
 
 // tags sets Tag: ours, then the VNode's (sorted by key), then the pod's

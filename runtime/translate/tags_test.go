@@ -115,3 +115,22 @@ func TestVNodeNeedsNames(t *testing.T) {
 		"InvalidNodeConfig vnode.nodeName: the VNode has no node name; it is needed to tell this VNode's instances apart",
 	})
 }
+
+// PodTagKeys names the keys eci-custom-tags sets, as the translation reads
+// them; an invalid annotation sets none (its pod gets no instance).
+func TestPodTagKeysAreTheCustomTagsKeys(t *testing.T) {
+	for _, tc := range []struct{ ann, want string }{
+		{"", ""},
+		{"env:prod, team:web", "env,team"},
+		{"env:prod,env:test", ""},
+		{"no-colon", ""},
+	} {
+		ann := map[string]string{}
+		if tc.ann != "" {
+			ann["k8s.aliyun.com/eci-custom-tags"] = tc.ann
+		}
+		if got := strings.Join(translate.PodTagKeys(annotated(ann)), ","); got != tc.want {
+			t.Errorf("%q: keys %q, want %q", tc.ann, got, tc.want)
+		}
+	}
+}

@@ -180,7 +180,9 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"tags": stringMap(fmt.Sprintf("Tags of every ECI instance of the VNode, merged with the provider's `default_tags`. "+
 				"An instance carries at most %d tags, %d of them the runtime's own (`eci-vnode/…`), so tags and default_tags "+
 				"may add %d together. Keys may not start with `aliyun`, `acs:` or `eci-vnode/` and are at most %d characters; "+
-				"values at most %d. Updated in place; instances created before keep their tags.",
+				"values at most %d. Updated in place: the runtime restarts with the new tags and re-tags the instances that "+
+				"already run (TagResources, UntagResources), removing only keys this VNode set before; the runtime's own tags, "+
+				"a pod's `k8s.aliyun.com/eci-custom-tags` and tags set outside the VNode stay.",
 				install.MaxInstanceTags, install.OwnedTagCount, install.MaxInstanceTags-install.OwnedTagCount,
 				install.MaxTagKeyLen, install.MaxTagValueLen)),
 			"cluster_dns": schema.ListAttribute{ElementType: types.StringType, Optional: true,
@@ -211,7 +213,8 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"tags_all": schema.MapAttribute{
 				ElementType: types.StringType, Computed: true,
-				MarkdownDescription: "The tags every instance gets: `tags` over the provider's `default_tags`.",
+				MarkdownDescription: "The tags every instance gets: `tags` over the provider's `default_tags`. Running " +
+					"instances follow a change, new ones get them at create.",
 			},
 			"status": schema.StringAttribute{
 				Computed: true,

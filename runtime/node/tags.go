@@ -139,8 +139,15 @@ func (p *Provider) recordTagKeys(ctx context.Context, keys []string) error {
 		return nil
 	}
 	value := tagKeysValue(keys)
+	registered := true
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := p.kube.CoreV1().Nodes().Get(ctx, p.cfg.NodeName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			// virtual-kubelet has not registered the Node yet: the next
+			// clean round records the keys.
+			registered = false
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -157,7 +164,9 @@ func (p *Provider) recordTagKeys(ctx context.Context, keys []string) error {
 	if err != nil {
 		return fmt.Errorf("record the tag keys of VNode %s on its Node (%s): %w", p.cfg.NodeName, AnnotationManagedTags, err)
 	}
-	p.tagKeys = keys
+	if registered {
+		p.tagKeys = keys
+	}
 	return nil
 }
 
@@ -362,7 +371,7 @@ func (p *Provider) tagInstances(ctx context.Context, ids []string, tags []eci.Ta
 		})
 		p.countRetag("tag", ids, err)
 		if err != nil {
-			return fmt.Errorf("tag ECI instances %s with %s: %w", strings.Join(ids, ","), tagsText(part), err)
+			return fmt.Errorf("tag %s with %s: %w", idsText(ids), tagsText(part), err)
 		}
 	}
 	return nil
@@ -376,7 +385,7 @@ func (p *Provider) untagInstances(ctx context.Context, ids []string, keys []stri
 		})
 		p.countRetag("untag", ids, err)
 		if err != nil {
-			return fmt.Errorf("remove tags %s from ECI instances %s: %w", strings.Join(part, ","), strings.Join(ids, ","), err)
+			return fmt.Errorf("remove tags %s from %s: %w", strings.Join(part, ","), idsText(ids), err)
 		}
 	}
 	return nil
@@ -407,6 +416,18 @@ func (p *Provider) countRetag(call string, ids []string, err error) {
 		result = "error"
 	}
 	p.metrics.retags.WithLabelValues(call, result).Add(float64(len(ids)))
+}
+
+// idsText names a call's instances for a message: up to three, and how
+// many more (a call holds up to 50).
+func idsText(ids []string) string {
+	if len(ids) == 1 {
+		return "ECI instance " + ids[0]
+	}
+	if len(ids) <= 3 {
+		return "ECI instances " + strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%d ECI instances (%s and %d more)", len(ids), strings.Join(ids[:3], ", "), len(ids)-3)
 }
 
 func tagsText(tags []eci.Tag) string {

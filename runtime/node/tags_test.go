@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
@@ -86,7 +88,8 @@ func TestRetagBatchesFiftyInstancesACall(t *testing.T) {
 	// The restarted runtime, with the first one's pods.
 	cfg := r.p.cfg
 	cfg.Tags = map[string]string{"team": "b", "cost": "c"}
-	p2 := NewProvider(cfg, ProviderDeps{ECI: r.client, Kube: r.kube})
+	events := record.NewFakeRecorder(10)
+	p2 := NewProvider(cfg, ProviderDeps{ECI: r.client, Kube: r.kube, Recorder: events})
 	maps.Copy(p2.byUID, r.p.byUID)
 	list := func() []eci.ContainerGroup {
 		gs, err := r.client.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{Tags: p2.ownedTagFilter()})
@@ -101,11 +104,41 @@ func TestRetagBatchesFiftyInstancesACall(t *testing.T) {
 	if err := p2.syncTagKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
+	recorded := func() string {
+		n, err := r.kube.CoreV1().Nodes().Get(ctx, "vnode-u", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Annotations[AnnotationManagedTags]
+	}
+	if got := recorded(); got != `["cost","env","team"]` {
+		t.Fatalf("at start the Node records %s, want the earlier and the configured keys [\"cost\",\"env\",\"team\"]", got)
+	}
+
+	// TagResources refused: the round reports it and keeps every key recorded.
+	r.emu.SetFault("TagResources", emulator.Fault{ErrorRate: 1, Code: "Forbidden.RAM", HTTPStatus: 403, Message: "not allowed"})
+	p2.retag(ctx, list())
+	if got := testutil.ToFloat64(p2.metrics.retags.WithLabelValues("tag", "error")); got != pods {
+		t.Errorf("eci_vnode_instance_retags_total{call=tag,result=error} = %g, want %d", got, pods)
+	}
+	select {
+	case e := <-events.Events:
+		if !strings.Contains(e, ReasonTagsNotApplied) || !strings.Contains(e, "Forbidden.RAM") {
+			t.Errorf("Event %q, want %s with the error", e, ReasonTagsNotApplied)
+		}
+	default:
+		t.Error("no Event for the failed TagResources")
+	}
+	if got := recorded(); got != `["cost","env","team"]` {
+		t.Errorf("after a failed round the Node records %s, want every key still", got)
+	}
+	r.emu.ClearFaults()
+
 	r.emu.ResetCalls()
 	p2.retag(ctx, list())
 	calls := r.emu.Calls()
-	if calls["TagResources"].Count != 2 || calls["UntagResources"].Count != 2 {
-		t.Errorf("TagResources %d, UntagResources %d calls for %d instances; want 2 and 2 (50 instances a call)",
+	if calls["TagResources"].Count != 2 || calls["UntagResources"].Count != 0 {
+		t.Errorf("TagResources %d, UntagResources %d calls for %d instances; want 2 (50 instances a call) and 0 (done in the failed round)",
 			calls["TagResources"].Count, calls["UntagResources"].Count, pods)
 	}
 	for _, g := range list() {
@@ -124,11 +157,7 @@ func TestRetagBatchesFiftyInstancesACall(t *testing.T) {
 			t.Errorf("instance %s carries %q, want %q", g.ContainerGroupID, strings.Join(got, ","), want)
 		}
 	}
-	n, err := r.kube.CoreV1().Nodes().Get(ctx, "vnode-u", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := n.Annotations[AnnotationManagedTags]; got != `["cost","team"]` {
+	if got := recorded(); got != `["cost","team"]` {
 		t.Errorf("the Node records %s, want [\"cost\",\"team\"]", got)
 	}
 

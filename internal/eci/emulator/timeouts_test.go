@@ -189,3 +189,27 @@ func TestSlowBodyWithinTheReadTimeoutIsServed(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
+
+// A connection a client dialed and never used (a transport leaves one
+// behind when a request takes a freed connection first) is not a request
+// in flight: Close shuts down without an error.
+func TestCloseIgnoresAConnectionThatNeverSentARequest(t *testing.T) {
+	e, err := New(Config{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", e.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := e.Close(); err != nil {
+		t.Fatalf("close with an unused connection open: %v", err)
+	}
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("the unused connection is still open after Close: %v", err)
+	}
+}

@@ -87,4 +87,9 @@ func (p *eciProvider) Resources(context.Context) []func() resource.Resource {
 	}
 }
 
-func (p *eciProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+func (p *eciProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		NewPriceDataSource,
+		NewVNodeDataSource,
+	}
+}

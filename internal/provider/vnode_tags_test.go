@@ -160,10 +160,6 @@ func testAccCheckPodRunning(kc kubernetes.Interface, node, name string, instance
 	}
 }
 
-// annotationInstanceID is where the runtime writes a pod's ECI instance ID
-// (runtime/node, AnnotationInstanceID).
-const annotationInstanceID = "k8s.aliyun.com/eci-instance-id"
-
 // testAccCheckPodInstance checks that the pod still runs on the same
 // instance: re-tagging never replaces it.
 func testAccCheckPodInstance(kc kubernetes.Interface, name string, instanceID *string) resource.TestCheckFunc {

@@ -174,7 +174,10 @@ func (e *Estimator) UnitPrices(ctx context.Context, zoneID string) (Units, error
 // VNodeResidentHourly is what one VNode's resident node costs per hour in
 // zoneID by Alibaba's VNode formula: 2 × vCPU unit price + 8 × GiB unit
 // price, with the unit prices of UnitPrices. It does not depend on the
-// pods the VNode runs; those are billed as their own ECI instances.
+// pods the VNode runs; those are billed as their own ECI instances. The
+// charge is for VNodes made with ECI's VirtualNode API; a VNode of the
+// bundled runtime is a Deployment in the user's cluster, which Alibaba
+// does not bill, and this is then what the managed equivalent would cost.
 func (e *Estimator) VNodeResidentHourly(ctx context.Context, zoneID string) (float64, error) {
 	u, err := e.UnitPrices(ctx, zoneID)
 	if err != nil {

@@ -60,7 +60,9 @@ func (d *priceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 			"[VNode billing](https://www.alibabacloud.com/help/en/eci/product-overview/virtual-node-billing): each VNode is " +
 			"billed like an ECI instance of 2 vCPU and 8 GiB, (2 × vCPU unit price + 8 × memory unit price) × hours, " +
 			"from the moment its resident node is Ready until it is deleted. The pods a VNode runs are billed as their " +
-			"own instances on top of that.\n\n" +
+			"own instances on top of that. That charge applies to VNodes made with ECI's VirtualNode API; a VNode " +
+			"that `eci_vnode` serves with the bundled runtime is a Deployment in your own cluster, which Alibaba " +
+			"does not charge for, and `vnode_hourly_price` is then what the managed equivalent would cost.\n\n" +
 			"Give either `cpu` and `memory`, or `instance_type`. The estimates are list prices before discounts, " +
 			"savings plans and reserved instances, in the currency the API quotes (`currency`).",
 		Attributes: map[string]schema.Attribute{
@@ -120,9 +122,10 @@ func (d *priceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 			},
 			"vnode_hourly_price": schema.Float64Attribute{
 				Computed: true,
-				MarkdownDescription: "What one VNode's resident node costs per hour in the zone, by Alibaba's VNode " +
-					"formula: 2 × the vCPU unit price + 8 × the GiB unit price (as in `cpu_unit_price_hourly` and " +
-					"`memory_unit_price_hourly`, whatever the spec).",
+				MarkdownDescription: "What one VNode made with ECI's VirtualNode API costs per hour in the zone for " +
+					"its resident node, by Alibaba's VNode formula: 2 × the vCPU unit price + 8 × the GiB unit price " +
+					"(as in `cpu_unit_price_hourly` and `memory_unit_price_hourly`, whatever the spec). A VNode of " +
+					"the bundled runtime has no such charge.",
 			},
 			"currency": schema.StringAttribute{
 				Computed:            true,

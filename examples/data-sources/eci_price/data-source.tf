@@ -1,5 +1,5 @@
 # What a 2 vCPU / 4 GiB instance costs per hour in one zone, pay-as-you-go
-# and spot, and what each VNode's resident node adds.
+# and spot, and what a VNode's resident node costs.
 data "eci_price" "web" {
   cpu     = 2
   memory  = 4
@@ -28,7 +28,9 @@ output "hourly" {
   }
 }
 
-# Ten replicas on two VNodes, for a month of 730 hours.
+# Ten replicas for a month of 730 hours. A VNode made with ECI's VirtualNode
+# API would add 730 * vnode_hourly_price each; the bundled runtime's VNodes
+# run in the cluster and add nothing.
 output "monthly_estimate" {
-  value = 730 * (10 * data.eci_price.web.hourly_price + 2 * data.eci_price.web.vnode_hourly_price)
+  value = 730 * 10 * data.eci_price.web.hourly_price
 }

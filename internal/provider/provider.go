@@ -84,6 +84,7 @@ func (p *eciProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewRuntimeResource,
 		NewVNodeResource,
+		NewProfileSelectorResource,
 	}
 }
 

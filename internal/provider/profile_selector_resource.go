@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -20,9 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
@@ -58,12 +58,15 @@ func (r *profileSelectorResource) Schema(_ context.Context, _ resource.SchemaReq
 	for i, p := range policies {
 		names[i] = "`" + string(p) + "`"
 	}
-	labelSelector := func(of string) schema.SingleNestedAttribute {
+	// of is whose labels the selector tests, every what `{}` matches, more
+	// a sentence of its own.
+	labelSelector := func(of, every, more string) schema.SingleNestedAttribute {
 		return schema.SingleNestedAttribute{
 			Optional: true,
-			MarkdownDescription: "A Kubernetes label selector on the labels of " + of + ". Both `match_labels` and " +
-				"`match_expressions` must match. Leave it out and this part is not used; `{}` matches every " + of +
-				". Updated in place.",
+			MarkdownDescription: "A Kubernetes label selector on the labels of " + of + "." + more + " `match_labels` " +
+				"and `match_expressions` must both match. Leave it out and it is not used; `{}` matches every " + every +
+				". At least one of `namespace_selector` and `object_selector` is required; with both, both must match. " +
+				"Updated in place.",
 			Attributes: map[string]schema.Attribute{
 				"match_labels": schema.MapAttribute{
 					ElementType: types.StringType, Optional: true,
@@ -98,7 +101,10 @@ func (r *profileSelectorResource) Schema(_ context.Context, _ resource.SchemaReq
 			"A selector edited in the ConfigMap by hand shows in the plan as an update, one removed by hand as a " +
 			"create. Create refuses a name that the ConfigMap already holds; import that selector instead. " +
 			"Destroy removes this selector and leaves the ConfigMap. Selectors change only where new pods go: " +
-			"running pods stay where they are.",
+			"running pods stay where they are.\n\n" +
+			"Needs the provider's `kubernetes` connection, and no ECI credentials. A ConfigMap whose selectors do not " +
+			"parse stops plan and apply with the parse error until it is fixed by hand; the webhook meanwhile keeps the " +
+			"last version that parsed. Import by selector name.",
 		Attributes: map[string]schema.Attribute{
 			// Required.
 			"name": schema.StringAttribute{
@@ -109,9 +115,9 @@ func (r *profileSelectorResource) Schema(_ context.Context, _ resource.SchemaReq
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			// Optional.
-			"namespace_selector": labelSelector("the pod's namespace (select namespaces by name with the label `" +
-				profile.NamespaceNameLabel + "`)"),
-			"object_selector": labelSelector("the pod"),
+			"namespace_selector": labelSelector("the pod's namespace", "namespace",
+				" Kubernetes labels every namespace with its name, `"+profile.NamespaceNameLabel+"`, to select namespaces by name."),
+			"object_selector": labelSelector("the pod", "pod", ""),
 			"policy": schema.StringAttribute{
 				Optional: true, Computed: true,
 				Default: stringdefault.StaticString(string(profile.DefaultPolicy)),
@@ -242,7 +248,7 @@ func (r *profileSelectorResource) Create(ctx context.Context, req resource.Creat
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	err := modifyProfile(ctx, kc, &resp.Diagnostics, sel.Name, func(p *profile.Profile) (bool, error) {
+	err := r.write(ctx, kc, &resp.Diagnostics, sel.Name, func(p *profile.Profile) (bool, error) {
 		if _, exists := p.Get(sel.Name); exists {
 			return false, &refusal{summary: "Selector already exists", detail: alreadyExists(sel.Name)}
 		}
@@ -270,7 +276,7 @@ func (r *profileSelectorResource) Update(ctx context.Context, req resource.Updat
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	err := modifyProfile(ctx, kc, &resp.Diagnostics, sel.Name, func(p *profile.Profile) (bool, error) {
+	err := r.write(ctx, kc, &resp.Diagnostics, sel.Name, func(p *profile.Profile) (bool, error) {
 		want := sel
 		if cur, ok := p.Get(sel.Name); ok && cur.Policy == "" && want.Policy == profile.DefaultPolicy {
 			// An entry without policy already means the default; leave it
@@ -333,7 +339,7 @@ func (r *profileSelectorResource) Delete(ctx context.Context, req resource.Delet
 	name := m.ID.ValueString()
 	// A selector already gone is deleted; the ConfigMap stays, as it may
 	// hold other selectors and settings.
-	err := modifyProfile(ctx, kc, &resp.Diagnostics, name, func(p *profile.Profile) (bool, error) {
+	err := r.write(ctx, kc, &resp.Diagnostics, name, func(p *profile.Profile) (bool, error) {
 		return p.Remove(name), nil
 	})
 	if err != nil {
@@ -354,6 +360,25 @@ func (r *profileSelectorResource) kube(ctx context.Context) (kubernetes.Interfac
 		return nil, diags
 	}
 	return r.data.Kube(ctx)
+}
+
+// profileWriters holds one mutex per cluster (by API server URL): the
+// selectors of one apply, written by one provider process, take turns on
+// the ConfigMap instead of racing each other through the client's rate
+// limit. Correctness does not rest on it: modifyProfile is safe against
+// writers in other processes too.
+var profileWriters sync.Map
+
+// write is modifyProfile, one writer at a time in this process per cluster.
+func (r *profileSelectorResource) write(ctx context.Context, kc kubernetes.Interface, diags *diag.Diagnostics, name string, change func(*profile.Profile) (bool, error)) error {
+	host := ""
+	if cfg, _ := r.data.KubeConfig(ctx); cfg != nil {
+		host = cfg.Host
+	}
+	mu, _ := profileWriters.LoadOrStore(host, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	return modifyProfile(ctx, kc, diags, name, change)
 }
 
 // planned is the selector a plan asks for, checked again: a value unknown
@@ -419,10 +444,23 @@ func addWriteError(diags *diag.Diagnostics, summary string, err error) {
 	diags.Append(profileReadDiag(summary, err))
 }
 
-// profileWriteBackoff spaces the retries of a write that lost a race. Ten
-// writers at once (Terraform's default parallelism) each lose at most nine
-// races per round, so the steps are many and the jitter wide, to spread them.
-var profileWriteBackoff = wait.Backoff{Duration: 20 * time.Millisecond, Factor: 1.5, Jitter: 1, Steps: 40, Cap: time.Second}
+// profileWriteAttempts bounds how often a write that lost a race starts
+// over. Ten writers at once (Terraform's default parallelism) each lose at
+// most nine races per round, and the provider's Kubernetes client spaces
+// its requests (client-go's rate limit), so rounds are slow and many.
+const profileWriteAttempts = 200
+
+// profileWriteDelay is the pause before attempt n (from 1) of a write: it
+// grows to a second and is jittered widely, so that writers that collided
+// do not collide again.
+func profileWriteDelay(n int) time.Duration {
+	d := 20 * time.Millisecond
+	for range min(n, 10) {
+		d = d * 3 / 2
+	}
+	d = min(d, time.Second)
+	return d/2 + rand.N(d)
+}
 
 // errProfileGone is an Update of a ConfigMap deleted since it was read.
 var errProfileGone = errors.New("the eci-profile ConfigMap was deleted while it was written")
@@ -441,7 +479,7 @@ func modifyProfile(ctx context.Context, kc kubernetes.Interface, diags *diag.Dia
 	retriable := func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, errProfileGone)
 	}
-	err := retry.OnError(profileWriteBackoff, retriable, func() error {
+	attempt := func() error {
 		attempts++
 		othersInvalid = nil
 		cm, err := cms.Get(ctx, profile.ConfigMapName, metav1.GetOptions{})
@@ -488,7 +526,16 @@ func modifyProfile(ctx context.Context, kc kubernetes.Interface, diags *diag.Dia
 			return errProfileGone
 		}
 		return err
-	})
+	}
+	err := attempt()
+	for retriable(err) && attempts < profileWriteAttempts {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("write ConfigMap %s: gave up after %d attempts lost to concurrent writers: %w", profileRef, attempts, ctx.Err())
+		case <-time.After(profileWriteDelay(attempts)):
+		}
+		err = attempt()
+	}
 	tflog.Debug(ctx, "eci-profile written", map[string]any{"selector": name, "attempts": attempts, "error": fmt.Sprint(err)})
 	if err != nil {
 		if retriable(err) {

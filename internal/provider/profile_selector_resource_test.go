@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -721,4 +723,34 @@ func TestProfileSelectorProblemPathsNameAttributes(t *testing.T) {
 			t.Errorf("profileAttrPath(%q) = %s, want none", in, got)
 		}
 	}
+}
+
+// The schema passes the framework's checks, and every attribute, nested
+// ones too, has a description for the docs.
+func TestProfileSelectorSchemaIsValid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var resp fwresource.SchemaResponse
+	NewProfileSelectorResource().Schema(ctx, fwresource.SchemaRequest{}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("schema diagnostics: %v", resp.Diagnostics)
+	}
+	if d := resp.Schema.ValidateImplementation(ctx); d.HasError() {
+		t.Fatalf("schema implementation: %v", d)
+	}
+	var walk func(prefix string, attrs map[string]schema.Attribute)
+	walk = func(prefix string, attrs map[string]schema.Attribute) {
+		for name, a := range attrs {
+			if a.GetMarkdownDescription() == "" {
+				t.Errorf("%s%s has no description", prefix, name)
+			}
+			switch n := a.(type) {
+			case schema.SingleNestedAttribute:
+				walk(prefix+name+".", n.Attributes)
+			case schema.ListNestedAttribute:
+				walk(prefix+name+".", n.NestedObject.Attributes)
+			}
+		}
+	}
+	walk("", resp.Schema.Attributes)
 }

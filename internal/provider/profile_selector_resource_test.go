@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -650,6 +652,75 @@ resource "eci_profile_selector" "test" {
 			},
 		},
 	})
+}
+
+// A Read that fails for another reason than a missing selector (here the
+// provider's identity may not read ConfigMaps) is an error, and the
+// selector stays in state: with the access back, the plan is empty.
+func TestAccProfileSelector_readKeepsStateOnError(t *testing.T) {
+	lockClusterProfile(t)
+	sb := testAccSandbox(t)
+	kc := sb.Client()
+	const name = "tf-read-error"
+	resourceHCL := fmt.Sprintf(`
+resource "eci_profile_selector" "test" {
+  name            = %q
+  object_selector = { match_labels = { app = "read-error" } }
+}
+`, name)
+	config := testAccProfileProvider(sb) + resourceHCL
+	resource.UnitTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(map[string]string{}),
+		CheckDestroy:             testAccCheckSelectorsGone(kc, name),
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				Config:      testAccProviderWithoutRights(t, sb) + resourceHCL,
+				ExpectError: msgRE(`Cannot read selector `+name, `get ConfigMap kube-system/eci-profile`, `forbidden`),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+			},
+		},
+	})
+}
+
+// testAccProviderWithoutRights is a provider that signs in to the sandbox
+// as a service account bound to no role: every request but discovery is
+// Forbidden.
+func testAccProviderWithoutRights(t *testing.T, sb *sandbox.Sandbox) string {
+	t.Helper()
+	ctx := context.Background()
+	kc := sb.Client()
+	const sa = "tf-no-rights"
+	_, err := kc.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	tok, err := kc.CoreV1().ServiceAccounts("default").CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := sb.RESTConfig()
+	ca := rc.CAData
+	if len(ca) == 0 {
+		if ca, err = os.ReadFile(rc.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fmt.Sprintf(`
+provider "eci" {
+  kubernetes {
+    host                   = %[1]q
+    cluster_ca_certificate = %[2]q
+    token                  = %[3]q
+  }
+}
+`, sb.Server(), string(ca), tok.Status.Token)
 }
 
 // Writers racing on the ConfigMap, as Terraform's parallel applies do, all

@@ -825,3 +825,48 @@ func TestProfileSelectorSchemaIsValid(t *testing.T) {
 	}
 	walk("", resp.Schema.Attributes)
 }
+
+// A write next to another writer's invalid selector lands with a warning
+// (the webhook holds the last good profile until that one is fixed); a
+// write whose own entry would be invalid, here through a misspelt member
+// someone added to it by hand, is refused and changes nothing.
+func TestProfileSelectorWriteJudgesOnlyItsOwnEntry(t *testing.T) {
+	lockClusterProfile(t)
+	kc := testAccSandbox(t).Client()
+	ctx := context.Background()
+	const bad, own = "tf-judge-bad", "tf-judge-own"
+	putForeignSelector(t, kc, bad, `{"name":"`+bad+`","objectSelector":{"matchExpressions":[{"key":"a","operator":"Near"}]}}`, "vpcId", "vpc-judge")
+	t.Cleanup(func() {
+		editProfileText(t, kc, func(data map[string]string) { delete(data, "vpcId") })
+		removeSelectorByHand(t, kc, bad)
+		removeSelectorByHand(t, kc, own)
+	})
+	sel := profile.Selector{Name: own, ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "judge"}}}
+	upsert := func(p *profile.Profile) (bool, error) { p.Upsert(sel); return true, nil }
+	var diags diag.Diagnostics
+	if err := modifyProfile(ctx, kc, &diags, own, upsert); err != nil {
+		t.Fatalf("write next to an invalid selector: %v", err)
+	}
+	if diags.WarningsCount() != 1 || !strings.Contains(diags.Warnings()[0].Detail(), `"Near" is not a valid operator`) {
+		t.Errorf("warnings = %v, want one naming the other selector's problem", diags.Warnings())
+	}
+
+	replaceInProfileText(t, kc, `"name":"`+own+`",`, `"name":"`+own+`","namspaceSelector":{},`)
+	cm, err := kc.CoreV1().ConfigMaps(profile.ConfigMapNamespace).Get(ctx, profile.ConfigMapName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel.Priority = 4
+	diags = nil
+	err = modifyProfile(ctx, kc, &diags, own, upsert)
+	if err == nil || !strings.Contains(err.Error(), `namspaceSelector: unknown field; did you mean "namespaceSelector"?`) {
+		t.Fatalf("write of an entry with a misspelt member: %v, want refused with profile's message", err)
+	}
+	after, err := kc.CoreV1().ConfigMaps(profile.ConfigMapNamespace).Get(ctx, profile.ConfigMapName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != cm.ResourceVersion {
+		t.Errorf("the refused write changed the ConfigMap (resourceVersion %s -> %s)", cm.ResourceVersion, after.ResourceVersion)
+	}
+}

@@ -163,6 +163,12 @@ func (d *providerData) KubeConfig(ctx context.Context) (*rest.Config, diag.Diagn
 	return rest.CopyConfig(d.kubeConfig), d.kubeDiags
 }
 
+// kubeClientQPS and kubeClientBurst bound the provider's Kubernetes requests.
+const (
+	kubeClientQPS   = 50
+	kubeClientBurst = 100
+)
+
 func (d *providerData) buildKube(ctx context.Context) (*rest.Config, kubernetes.Interface, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	s := d.cfg.kube
@@ -185,6 +191,13 @@ func (d *providerData) buildKube(ctx context.Context) (*rest.Config, kubernetes.
 		return nil, nil, diags
 	}
 	cfg.UserAgent = "terraform-provider-eci/" + d.version
+	// client-go's default of 5 requests/s (burst 10) is meant for a controller's
+	// steady load. One apply runs up to 10 resources at once, each a handful of
+	// reads, dry-runs and writes, so the default made large applies wait on the
+	// client rather than on the cluster (30 selectors: ~35 s). A short apply
+	// burst at these rates is well within what an API server's priority and
+	// fairness serves a single client.
+	cfg.QPS, cfg.Burst = kubeClientQPS, kubeClientBurst
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		diags.AddError("Cannot configure the Kubernetes client", "The provider's kubernetes block was refused: "+err.Error())

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	k8sresource "k8s.io/apimachinery/pkg/api/resource"
@@ -34,6 +35,13 @@ import (
 // examples/multi-cluster, to two clusters at once: the package's sandbox
 // plays "east" and a second sandbox started here plays "west"; one emulator
 // is the ECI account both share.
+//
+// Unlike the other acceptance tests, this one runs the provider as a built
+// binary that Terraform installs from a local mirror, not in-process: an
+// in-process provider is one server that Terraform reattaches to for every
+// provider configuration, so the aliases east and west would share one
+// configuration (the last one configured), and both modules would land in
+// the same cluster. A binary runs once per configuration, as in production.
 
 const (
 	// mcBurstNamespace is the namespace whose overflow the module sends to
@@ -45,6 +53,9 @@ const (
 	mcSelector         = "eci-burst"
 	// mcBurstPod is the pod each cluster runs in mcBurstNamespace.
 	mcBurstPod = "burst"
+	// mcProviderVersion is the version the test's mirror offers the
+	// provider binary under.
+	mcProviderVersion = "0.0.1"
 )
 
 // mcCluster is one cluster of the test, what the example's variable for
@@ -106,8 +117,6 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 		if _, err := c.kc.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatalf("create namespace %s in %s: %v", mcBurstNamespace, c.key, err)
 		}
-		// Runs after resource.UnitTest's destroy; a pod left by a failed
-		// step would otherwise outlive the test in the shared sandbox.
 		t.Cleanup(func() {
 			_ = c.kc.CoreV1().Namespaces().Delete(context.Background(), mcBurstNamespace, metav1.DeleteOptions{})
 		})
@@ -131,10 +140,19 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 	eastOnly := filepath.Join(t.TempDir(), "multi-cluster")
 	testAccCopyExampleExcept(t, filepath.Join(examples, "multi-cluster"), eastOnly, "west.tf")
 
-	// The example names its provider by its registry address,
-	// eci-vnode/eci; the harness serves the in-process provider under that
-	// namespace only when told (the default is hashicorp/eci).
-	t.Setenv("TF_ACC_PROVIDER_NAMESPACE", "eci-vnode")
+	// Terraform (and through it each provider process) reads the CLI
+	// configuration and the credentials from the environment. This test
+	// is not parallel, so t.Setenv is safe.
+	t.Setenv("TF_CLI_CONFIG_FILE", testAccProviderMirror(t))
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ak)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk)
+	for _, v := range []string{"ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"} {
+		t.Setenv(v, "")
+	}
+	// The harness destroys at the end only what it can read back through
+	// its state shim, which refuses module resources; the last step
+	// destroys instead, and this cleans up after a step that failed.
+	t.Cleanup(func() { testAccDestroyLeftovers(t, workingDir, clusters) })
 
 	vars := tfconfig.Variables{
 		"region":             tfconfig.StringVariable(region),
@@ -156,34 +174,31 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 		westPlan = append(westPlan, plancheck.ExpectResourceAction(r, plancheck.ResourceActionNoop))
 	}
 
+	// Checks are state checks, not Check functions: those take the
+	// harness's legacy state, which cannot hold module resources.
 	resource.UnitTest(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(ak, sk)),
-		WorkingDir:               workingDir,
-		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
-			testAccCheckModuleGone(east),
-			testAccCheckNoRunningInstances(ecic, east, west),
-		),
+		PreCheck:   func() { testAccPreCheck(t) },
+		WorkingDir: workingDir,
 		Steps: []resource.TestStep{
 			{
 				ConfigDirectory: tfconfig.StaticDirectory(filepath.Join(examples, "multi-cluster")),
 				ConfigVariables: vars,
 				ConfigStateChecks: []statecheck.StateCheck{
 					testAccExpectModuleOutput(east), testAccExpectModuleOutput(west),
+					liveChecks(
+						testAccCheckModuleInstalled(east, west),
+						testAccCheckModuleInstalled(west, east),
+						testAccCheckBurstPod(ecic, east),
+						testAccCheckBurstPod(ecic, west),
+						func() error {
+							if n := emu.Calls()["CreateContainerGroup"].Count; n < 2 {
+								return fmt.Errorf("the emulator saw %d CreateContainerGroup, want one per cluster at least", n)
+							}
+							return nil
+						},
+						testAccSnapshot(east), testAccSnapshot(west),
+					),
 				},
-				Check: resource.ComposeTestCheckFunc(
-					testAccCheckModuleInstalled(east, west),
-					testAccCheckModuleInstalled(west, east),
-					testAccCheckBurstPod(ecic, east),
-					testAccCheckBurstPod(ecic, west),
-					func(*terraform.State) error {
-						if emu.Calls()["CreateContainerGroup"].Count < 2 {
-							return fmt.Errorf("the emulator saw %d CreateContainerGroup, want one per cluster at least", emu.Calls()["CreateContainerGroup"].Count)
-						}
-						return nil
-					},
-					testAccSnapshot(east), testAccSnapshot(west),
-				),
 			},
 			// West's module is taken out of the configuration (its provider
 			// stays, to destroy with). Its pod goes first: a VNode with
@@ -193,24 +208,95 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 				ConfigDirectory:  tfconfig.StaticDirectory(eastOnly),
 				ConfigVariables:  vars,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: westPlan},
-				Check: resource.ComposeAggregateTestCheckFunc(
+				ConfigStateChecks: []statecheck.StateCheck{liveChecks(
 					testAccCheckModuleGone(west),
 					testAccCheckNoRunningInstances(ecic, west),
 					testAccCheckUntouched(ecic, east),
-				),
+				)},
 			},
-			// East's pod goes before the harness destroys the rest; nothing
-			// else changes.
+			// East's pod goes, then the rest of east.
 			{
 				PreConfig:       func() { testAccDeleteBurstPod(t, east) },
 				ConfigDirectory: tfconfig.StaticDirectory(eastOnly),
 				ConfigVariables: vars,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectEmptyPlan(),
-				}},
+				Destroy:         true,
+				ConfigStateChecks: []statecheck.StateCheck{liveChecks(
+					testAccCheckModuleGone(east),
+					testAccCheckNoRunningInstances(ecic, east, west),
+				)},
 			},
 		},
 	})
+}
+
+// liveChecks is a state check that looks at the clusters and the emulator
+// rather than the state: it runs fs in order and stops at the first error.
+func liveChecks(fs ...func() error) statecheck.StateCheck { return liveCheck(fs) }
+
+type liveCheck []func() error
+
+func (l liveCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	for _, f := range l {
+		if err := f(); err != nil {
+			resp.Error = err
+			return
+		}
+	}
+}
+
+// testAccProviderMirror builds the provider into a filesystem mirror and
+// returns a Terraform CLI configuration that installs eci-vnode/eci from
+// it, and every other provider from nowhere: the test needs no network.
+func testAccProviderMirror(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mirror", "registry.terraform.io", "eci-vnode", "eci", mcProviderVersion,
+		runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-eci_v"+mcProviderVersion)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "-ldflags", "-X main.version="+mcProviderVersion, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the provider: %v\n%s", err, out)
+	}
+	cli := filepath.Join(dir, "terraformrc")
+	conf := fmt.Sprintf(`provider_installation {
+  filesystem_mirror {
+    path    = %q
+    include = ["registry.terraform.io/eci-vnode/eci"]
+  }
+}
+`, filepath.Join(dir, "mirror"))
+	if err := os.WriteFile(cli, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cli
+}
+
+// testAccDestroyLeftovers destroys what a failed step left in the
+// harness's working directories (a passing test leaves none): the pods
+// first, which would hold their VNodes, then the configuration.
+func testAccDestroyLeftovers(t *testing.T, workingDir string, clusters []*mcCluster) {
+	dirs, _ := filepath.Glob(filepath.Join(workingDir, "work*", "terraform.tfstate"))
+	if len(dirs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for _, c := range clusters {
+		_ = testAccDeletePod(ctx, c.kc, mcBurstPod)
+	}
+	for _, state := range dirs {
+		cmd := exec.CommandContext(ctx, testTools(t).Terraform, "destroy", "-auto-approve", "-input=false", "-no-color")
+		cmd.Dir = filepath.Dir(state)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("destroy what the test left in %s: %v\n%s", cmd.Dir, err, out)
+		}
+	}
 }
 
 // testAccSecondSandbox starts a sandbox of the test's own, beside the
@@ -330,8 +416,8 @@ func testAccExpectModuleOutput(c *mcCluster) statecheck.StateCheck {
 // testAccCheckModuleInstalled checks that c runs its own runtime (the
 // webhook Deployment available), its VNodes (Deployment, Node Ready) and
 // the selector, and holds no VNode of other.
-func testAccCheckModuleInstalled(c, other *mcCluster) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+func testAccCheckModuleInstalled(c, other *mcCluster) func() error {
+	return func() error {
 		ctx := context.Background()
 		wh, err := c.kc.AppsV1().Deployments(mcRuntimeNamespace).Get(ctx, install.WebhookName, metav1.GetOptions{})
 		if err != nil {
@@ -414,8 +500,8 @@ func testAccProfileSelector(ctx context.Context, kc kubernetes.Interface, name s
 // hold (a worker has 4 CPUs) and no node selector, and checks that the
 // module's selector sent it to one of c's VNodes, where it runs as an ECI
 // instance tagged with c's cluster by the module and by the runtime.
-func testAccCheckBurstPod(ecic *eci.Client, c *mcCluster) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+func testAccCheckBurstPod(ecic *eci.Client, c *mcCluster) func() error {
+	return func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
 		pods := c.kc.CoreV1().Pods(mcBurstNamespace)
@@ -514,9 +600,10 @@ func testAccPodInstance(ctx context.Context, ecic *eci.Client, uid types.UID) (*
 
 // testAccSnapshot records what identifies c's objects, to tell later that
 // none was replaced or changed: the UIDs of the runtime's namespace and
-// Nodes, UID and generation of its Deployments, and the selector.
-func testAccSnapshot(c *mcCluster) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+// Nodes, UID and generation of its Deployments, UID and resourceVersion of
+// the eci-profile ConfigMap.
+func testAccSnapshot(c *mcCluster) func() error {
+	return func() error {
 		s, err := testAccTakeSnapshot(c)
 		c.snapshot = s
 		return err
@@ -545,11 +632,13 @@ func testAccTakeSnapshot(c *mcCluster) (map[string]string, error) {
 		}
 		s["Node "+node] = string(n.UID)
 	}
-	sel, err := testAccProfileSelector(ctx, c.kc, mcSelector)
+	// Nothing else writes the eci-profile in this test: a write for the
+	// other cluster would change its resourceVersion.
+	cm, err := c.kc.CoreV1().ConfigMaps(profile.ConfigMapNamespace).Get(ctx, profile.ConfigMapName, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	s["Selector "+mcSelector] = fmt.Sprintf("%+v", sel)
+	s["ConfigMap "+profile.ConfigMapName] = fmt.Sprintf("%s resourceVersion %s", cm.UID, cm.ResourceVersion)
 	return s, nil
 }
 
@@ -564,8 +653,8 @@ func mapSlice(in []string, f func(string) string) []string {
 // testAccCheckUntouched checks that c's objects are those of the snapshot,
 // its VNodes Ready, and its burst pod still running on the same VNode as
 // the same instance.
-func testAccCheckUntouched(ecic *eci.Client, c *mcCluster) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+func testAccCheckUntouched(ecic *eci.Client, c *mcCluster) func() error {
+	return func() error {
 		ctx := context.Background()
 		now, err := testAccTakeSnapshot(c)
 		if err != nil {
@@ -602,8 +691,8 @@ func testAccCheckUntouched(ecic *eci.Client, c *mcCluster) resource.TestCheckFun
 
 // testAccCheckModuleGone checks that nothing the module made is left in c:
 // the runtime's namespace, the VNodes' Nodes, the selector.
-func testAccCheckModuleGone(c *mcCluster) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+func testAccCheckModuleGone(c *mcCluster) func() error {
+	return func() error {
 		ctx := context.Background()
 		if _, err := c.kc.CoreV1().Namespaces().Get(ctx, mcRuntimeNamespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("%s: namespace %s after destroy: %v", c.key, mcRuntimeNamespace, err)
@@ -627,8 +716,8 @@ func testAccCheckModuleGone(c *mcCluster) resource.TestCheckFunc {
 // testAccCheckNoRunningInstances checks that the account holds no instance
 // of these clusters that is not ending or ended. The runtime deletes a
 // pod's instance after the pod, so this waits a little.
-func testAccCheckNoRunningInstances(ecic *eci.Client, clusters ...*mcCluster) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+func testAccCheckNoRunningInstances(ecic *eci.Client, clusters ...*mcCluster) func() error {
+	return func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for {

@@ -1,5 +1,5 @@
-// Command eci-sandbox builds the sandbox's tools and runs a sandbox in the background for
-// `make tools`, `make demo` and `make docs`.
+// Command eci-sandbox builds the sandbox's tools, runs a sandbox in the background, and
+// runs the quick start on it: `make tools`, `make demo`, `make demo-down` and `make docs`.
 package main
 
 import (
@@ -30,6 +30,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdUp(ctx, args[1:], stdout, stderr)
 	case "down":
 		return cmdDown(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "demo-down":
+		return cmdDemoDown(ctx, args[1:], stdout, stderr)
 	case serveVerb:
 		return cmdServe(ctx, args[1:], stderr)
 	case "help", "-h", "--help":
@@ -49,5 +53,8 @@ verbs:
   tools [--print-bin-dir]             build or reuse every tool (control plane, etcd, terraform, eci-vnode)
   up --state-dir DIR [--workers N]    start a sandbox in the background and print its kubeconfig
   down --state-dir DIR                stop the sandbox running in DIR
+  demo --state-dir DIR [--workers N]  a sandbox without VNodes, examples/quickstart applied to it by
+                                      Terraform, its sample Deployment on the VNodes, a table of its pods
+  demo-down --state-dir DIR           terraform destroy of what demo applied, then down
 `)
 }

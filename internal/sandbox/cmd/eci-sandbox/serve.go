@@ -26,7 +26,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", "", "state directory")
 	workers := fs.Int("workers", 2, "number of worker nodes")
-	withECI := fs.Bool("eci", true, "also start the ECI emulator and the VNode "+demoVNode+" (needs at least one worker)")
+	withECI := fs.Bool("eci", true, "also start the ECI emulator")
+	withVNode := fs.Bool("vnode", true, "with --eci, also start the VNode "+demoVNode+" (needs at least one worker); `demo` leaves VNodes to Terraform")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -53,8 +54,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	opts := sandbox.Options{Dir: dir, Workers: n, Log: stderr, Tools: tools}
 	eci := &sandbox.ECI{}
 	if *withECI {
-		// The demo's ECI: the emulator, and one VNode whose runtime runs on a worker.
-		opts.Components = []sandbox.Component{eci, &sandbox.VNode{NodeName: demoVNode, ECI: eci}}
+		// The sandbox's ECI: the emulator, and for `up` one VNode whose runtime runs on a
+		// worker.
+		opts.Components = []sandbox.Component{eci}
+		if *withVNode {
+			opts.Components = append(opts.Components, &sandbox.VNode{NodeName: demoVNode, ECI: eci})
+		}
 	}
 	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
@@ -64,7 +69,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	readyFile := filepath.Join(dir, readyFileName)
 	info := readyInfo{PID: os.Getpid(), Kubeconfig: sb.Kubeconfig(), Server: sb.Server(), Ports: sb.Ports(), BinDir: tools.BinDir, Workers: max(*workers, 0)}
 	if *withECI {
-		info.ECIEndpoint, info.VNode = eci.Info().Endpoint, demoVNode
+		info.ECIEndpoint = eci.Info().Endpoint
+	}
+	if *withECI && *withVNode {
+		info.VNode = demoVNode
 	}
 	if err := writeJSON(readyFile, info); err != nil {
 		fmt.Fprintf(stderr, "eci-sandbox serve: write ready file: %v\n", err)

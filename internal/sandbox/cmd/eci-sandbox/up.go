@@ -45,41 +45,49 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	tools, err := sandbox.EnsureTools(ctx, sandbox.ToolOptions{Progress: stderr})
-	if err != nil {
-		fmt.Fprintf(stderr, "eci-sandbox up: %v\n", err)
-		return 1
-	}
-	if err := writeJSON(filepath.Join(dir, toolsFileName), tools); err != nil {
-		fmt.Fprintf(stderr, "eci-sandbox up: write tool list: %v\n", err)
-		return 1
-	}
-	for _, f := range []string{readyFileName, pidFileName} {
-		_ = os.Remove(filepath.Join(dir, f))
-	}
 	began := time.Now()
-	fmt.Fprintf(stderr, "starting the sandbox in the background (state in %s) ...\n", dir)
-	child, err := startSupervisor(dir, *workers)
+	r, err := startSandbox(ctx, dir, *workers, true, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "eci-sandbox up: %v\n", err)
 		return 1
 	}
-	r, err := waitReady(ctx, dir, child)
-	if err != nil {
-		fmt.Fprintf(stderr, "eci-sandbox up: %v\n", err)
-		fmt.Fprintf(stderr, "--- %s (tail) ---\n%s\n", filepath.Join(dir, "logs", supervisorLog), tail(filepath.Join(dir, "logs", supervisorLog), 40))
-		return 1
-	}
-	_ = child.Process.Release()
 	fmt.Fprintf(stdout, "sandbox is up in %s (supervisor pid %d, started in %s)\n", dir, r.PID, time.Since(began).Round(100*time.Millisecond))
 	printUsage(stdout, dir, r)
 	return 0
 }
 
+// startSandbox ensures the tools and starts the supervisor for dir, with the ECI
+// emulator and, if vnode, the VNode demoVNode; it returns once the sandbox is ready,
+// copying the supervisor's log lines to progress meanwhile.
+func startSandbox(ctx context.Context, dir string, workers int, vnode bool, progress io.Writer) (readyInfo, error) {
+	tools, err := sandbox.EnsureTools(ctx, sandbox.ToolOptions{Progress: progress})
+	if err != nil {
+		return readyInfo{}, err
+	}
+	if err := writeJSON(filepath.Join(dir, toolsFileName), tools); err != nil {
+		return readyInfo{}, fmt.Errorf("write tool list: %w", err)
+	}
+	for _, f := range []string{readyFileName, pidFileName} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	fmt.Fprintf(progress, "starting the sandbox in the background (state in %s) ...\n", dir)
+	child, err := startSupervisor(dir, workers, vnode)
+	if err != nil {
+		return readyInfo{}, err
+	}
+	log := filepath.Join(dir, "logs", supervisorLog)
+	r, err := waitReady(ctx, dir, child, &logFollower{path: log, prefix: "  ", w: progress})
+	if err != nil {
+		return readyInfo{}, fmt.Errorf("%w\n--- %s (tail) ---\n%s", err, log, tail(log, 40))
+	}
+	_ = child.Process.Release()
+	return r, nil
+}
+
 // startSupervisor starts `eci-sandbox serve` detached: its own session (so a Ctrl-C in this
 // terminal or the end of `go run`/make does not reach it), stdin from /dev/null and output
 // to the state dir.
-func startSupervisor(dir string, workers int) (*exec.Cmd, error) {
+func startSupervisor(dir string, workers int, vnode bool) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
@@ -95,7 +103,7 @@ func startSupervisor(dir string, workers int) (*exec.Cmd, error) {
 	if err := copyExecutable(self, bin); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, serveVerb, "--state-dir", dir, "--workers", strconv.Itoa(workers))
+	cmd := exec.Command(bin, serveVerb, "--state-dir", dir, "--workers", strconv.Itoa(workers), "--vnode="+strconv.FormatBool(vnode))
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = logFile, logFile, nil
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -106,8 +114,9 @@ func startSupervisor(dir string, workers int) (*exec.Cmd, error) {
 }
 
 // waitReady waits for the supervisor's ready file. If the supervisor exits first or the wait
-// is interrupted, it is stopped and an error returned.
-func waitReady(ctx context.Context, dir string, child *exec.Cmd) (readyInfo, error) {
+// is interrupted, it is stopped and an error returned. The supervisor's new log lines go
+// to follow while it waits.
+func waitReady(ctx context.Context, dir string, child *exec.Cmd, follow *logFollower) (readyInfo, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- child.Wait() }()
 	ctx, cancel := context.WithTimeout(ctx, upTimeout)
@@ -130,6 +139,7 @@ func waitReady(ctx context.Context, dir string, child *exec.Cmd) (readyInfo, err
 			}
 			return readyInfo{}, fmt.Errorf("interrupted; stopped the sandbox")
 		case <-t.C:
+			follow.poll()
 			if r, err := readReady(dir); err == nil {
 				return r, nil
 			}

@@ -1,0 +1,24 @@
+output "runtime_namespace" {
+  description = "Namespace of the runtime."
+  value       = eci_runtime.this.id
+}
+
+output "vnodes" {
+  description = "Zone to the VNode's Node name."
+  value       = { for zone, v in eci_vnode.zone : zone => v.node_name }
+}
+
+output "vnode_tags" {
+  description = "Zone to the tags every instance of that VNode carries."
+  value       = { for zone, v in eci_vnode.zone : zone => v.tags_all }
+}
+
+output "selector" {
+  description = "Name of the eci-profile selector."
+  value       = eci_profile_selector.burst.name
+}
+
+output "namespace" {
+  description = "Namespace whose pods run on the VNodes."
+  value       = var.namespace
+}

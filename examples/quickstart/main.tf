@@ -40,17 +40,17 @@ resource "eci_runtime" "this" {
 # Node's topology.kubernetes.io/zone is the zone, so a Deployment can spread
 # over them.
 resource "eci_vnode" "zone" {
-  for_each = var.zones
+  count = length(var.zones)
 
   runtime           = eci_runtime.this.id
-  name              = "vnode-${each.key}"
-  zone_ids          = [each.key]
-  vswitch_ids       = [each.value]
+  name              = "vnode-${var.zones[count.index].zone_id}"
+  zone_ids          = [var.zones[count.index].zone_id]
+  vswitch_ids       = [var.zones[count.index].vswitch_id]
   security_group_id = var.security_group_id
 
   labels = { pool = "burst" }
   # On top of the provider's default_tags: every instance says its zone.
-  tags = { zone = each.key }
+  tags = { zone = var.zones[count.index].zone_id }
 }
 
 # Every pod created in var.namespace runs on a VNode, as an ECI instance of

@@ -5,12 +5,12 @@ output "runtime_namespace" {
 
 output "vnodes" {
   description = "Zone to the VNode's Node name."
-  value       = { for zone, v in eci_vnode.zone : zone => v.node_name }
+  value       = { for i, v in eci_vnode.zone : var.zones[i].zone_id => v.node_name }
 }
 
 output "vnode_tags" {
   description = "Zone to the tags every instance of that VNode carries."
-  value       = { for zone, v in eci_vnode.zone : zone => v.tags_all }
+  value       = { for i, v in eci_vnode.zone : var.zones[i].zone_id => v.tags_all }
 }
 
 output "selector" {

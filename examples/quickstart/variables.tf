@@ -5,8 +5,11 @@ variable "region" {
 }
 
 variable "zones" {
-  description = "Zone ID to the vSwitch ID in that zone: one VNode per entry."
-  type        = map(string)
+  description = "One VNode per entry: a zone of the region and a vSwitch in it."
+  type = list(object({
+    zone_id    = string
+    vswitch_id = string
+  }))
 }
 
 variable "security_group_id" {

@@ -269,9 +269,9 @@ provider_installation {
 	vars := map[string]any{
 		"region":   info.Region,
 		"endpoint": info.Endpoint,
-		"zones": map[string]string{
-			info.Region + "-h": "vsw-h-1",
-			info.Region + "-i": "vsw-i-1",
+		"zones": []map[string]string{
+			{"zone_id": info.Region + "-h", "vswitch_id": "vsw-h-1"},
+			{"zone_id": info.Region + "-i", "vswitch_id": "vsw-i-1"},
 		},
 		"security_group_id":  "sg-emulator0001",
 		"kubeconfig_path":    r.Kubeconfig,

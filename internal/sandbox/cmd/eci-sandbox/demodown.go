@@ -18,9 +18,9 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 )
 
-// namespaceGoneTimeout bounds the wait for the sample namespace to go: the runtime deletes
-// each pod's instance first.
-const namespaceGoneTimeout = 2 * time.Minute
+// podsGoneTimeout bounds the wait for the sample pods to go: the runtime deletes each pod's
+// instance first.
+const podsGoneTimeout = 2 * time.Minute
 
 // cmdDemoDown is `make demo-down`: the sample workload deleted (destroy refuses a VNode
 // that still runs pods), `terraform destroy` of what the demo applied, then the sandbox
@@ -130,7 +130,9 @@ func stateHasResources(path string) bool {
 	return json.Unmarshal(b, &st) == nil && len(st.Resources) > 0
 }
 
-// deleteNamespace deletes a namespace and waits until it is gone.
+// deleteNamespace deletes a namespace and waits until no pod is left in it: pods bound to
+// a VNode are what keeps destroy from removing it. The namespace itself finishes going
+// while Terraform destroys.
 func deleteNamespace(ctx context.Context, p *progress, kubeconfig, ns string) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -148,18 +150,20 @@ func deleteNamespace(ctx context.Context, p *progress, kubeconfig, ns string) er
 	}
 	state := "deleting"
 	return p.wait(func() string { return "namespace " + ns + ": " + state }, func() error {
-		deadline := time.Now().Add(namespaceGoneTimeout)
+		deadline := time.Now().Add(podsGoneTimeout)
 		for {
-			_, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				p.printf("namespace %s deleted", ns)
+			pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			switch {
+			case err != nil:
+				state = err.Error()
+			case len(pods.Items) == 0:
+				p.printf("namespace %s: no pod left; the namespace is going", ns)
 				return nil
-			}
-			if pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+			default:
 				state = fmt.Sprintf("%d pod(s) left", len(pods.Items))
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("namespace %s still exists after %s (%s)", ns, namespaceGoneTimeout, state)
+				return fmt.Errorf("namespace %s still has pods after %s (%s)", ns, podsGoneTimeout, state)
 			}
 			select {
 			case <-ctx.Done():

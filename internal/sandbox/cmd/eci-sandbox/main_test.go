@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/provider"
 )
 
 // TestUpDown drives the CLI as `make demo` and `make demo-down` do: up returns with the
@@ -79,6 +82,12 @@ func TestUpDown(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// demo does not apply its runtime over the one up installed.
+	out, err = run("demo", "--state-dir", state)
+	if err == nil || !strings.Contains(out, "started by `eci-sandbox up` with its own VNode vnode-demo") {
+		t.Errorf("demo on a sandbox of up: %v\n%s", err, out)
+	}
+
 	out, err = run("down", "--state-dir", state)
 	if err != nil || !strings.Contains(out, "is down") {
 		t.Fatalf("down: %v\n%s", err, out)
@@ -113,4 +122,51 @@ func sweepCandidates(dir string) []string {
 		}
 	}
 	return out
+}
+
+// The demo's Terraform CLI config overrides the provider at the address the
+// provider serves at.
+func TestProviderAddress(t *testing.T) {
+	if providerAddress != provider.RegistryAddress {
+		t.Fatalf("providerAddress %q, provider.RegistryAddress %q", providerAddress, provider.RegistryAddress)
+	}
+}
+
+// podsProgress is done only when every pod of the Deployment runs on a VNode
+// with an instance behind it, and says what the others wait for.
+func TestPodsProgress(t *testing.T) {
+	vnodes := map[string]bool{"vnode-a": true, "vnode-b": true}
+	pod := func(name, node string, phase corev1.PodPhase, instance string) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: phase}}
+		if instance != "" {
+			p.Annotations = map[string]string{annInstanceID: instance}
+		}
+		return p
+	}
+	terminating := pod("web-old", "vnode-a", corev1.PodRunning, "eci-0")
+	terminating.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	for _, tc := range []struct {
+		name  string
+		pods  []corev1.Pod
+		state string
+		done  bool
+	}{
+		{"all running", []corev1.Pod{pod("web-1", "vnode-a", corev1.PodRunning, "eci-1"), pod("web-2", "vnode-b", corev1.PodRunning, "eci-2")},
+			"2/2 Running on VNodes", true},
+		{"one without instance", []corev1.Pod{pod("web-1", "vnode-a", corev1.PodRunning, "eci-1"), pod("web-2", "vnode-b", corev1.PodPending, "")},
+			"1/2 Running on VNodes (web-2 Pending on vnode-b)", false},
+		{"one on a worker", []corev1.Pod{pod("web-1", "vnode-a", corev1.PodRunning, "eci-1"), pod("web-2", "worker-1", corev1.PodRunning, "")},
+			"1/2 Running on VNodes (web-2 is on worker-1, not a VNode)", false},
+		{"one too few", []corev1.Pod{pod("web-1", "vnode-a", corev1.PodRunning, "eci-1")},
+			"1/2 Running on VNodes", false},
+		{"terminating left out", []corev1.Pod{terminating, pod("web-1", "vnode-a", corev1.PodRunning, "eci-1"), pod("web-2", "", corev1.PodPending, "")},
+			"1/2 Running on VNodes (web-2 Pending)", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, state, done := podsProgress(tc.pods, 2, vnodes)
+			if state != tc.state || done != tc.done {
+				t.Errorf("podsProgress = %q, %v; want %q, %v", state, done, tc.state, tc.done)
+			}
+		})
+	}
 }

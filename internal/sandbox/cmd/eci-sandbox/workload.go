@@ -287,17 +287,22 @@ func printPodTable(ctx context.Context, p *progress, info sandbox.ECIInfo, pods 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var resident float64
-	for zone := range out.VNodes {
-		r, err := est.VNodeResidentHourly(ctx, zone)
-		if err != nil {
-			return fmt.Errorf("VNode resident charge in %s: %w", zone, err)
-		}
-		resident += r
+	// The VNodes here are the runtime's Deployments in the cluster, which Alibaba Cloud
+	// does not bill (docs/design.md, "Billing"); what a VNode of ECI's VirtualNode API
+	// would add is shown for comparison, for the first zone.
+	zones := make([]string, 0, len(out.VNodes))
+	for z := range out.VNodes {
+		zones = append(zones, z)
 	}
-	p.printf("\n%d instances: %.4f %s/hour; %d VNodes' resident charge, (2 × vCPU + 8 × GiB unit price) each: %.4f %s/hour; total %.4f %s/hour.",
-		len(pods), total, currency, len(out.VNodes), resident, currency, total+resident, currency)
-	p.printf("Prices are DescribeContainerGroupPrice's, here the emulator's price table, not a quote.")
+	sort.Strings(zones)
+	resident, err := est.VNodeResidentHourly(ctx, zones[0])
+	if err != nil {
+		return fmt.Errorf("VNode resident charge in %s: %w", zones[0], err)
+	}
+	p.printf("\n%d ECI instances: %.4f %s/hour in all. The %d VNodes are Deployments in this cluster, not billed by Alibaba Cloud;",
+		len(pods), total, currency, len(out.VNodes))
+	p.printf("a VNode of ECI's VirtualNode API would add %.4f %s/hour each (2 × vCPU + 8 × GiB unit price).", resident, currency)
+	p.printf("Prices: DescribeContainerGroupPrice, here the emulator's price table, not a quote.")
 	return nil
 }
 

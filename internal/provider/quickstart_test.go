@@ -160,7 +160,7 @@ func testAccCheckQuickstartWorkload(t *testing.T, kc kubernetes.Interface, regio
 			var states []string
 			for _, p := range list.Items {
 				states = append(states, fmt.Sprintf("%s %s on %q", p.Name, p.Status.Phase, p.Spec.NodeName))
-				if p.Status.Phase == corev1.PodRunning && p.Annotations["k8s.aliyun.com/eci-instance-id"] != "" {
+				if p.Status.Phase == corev1.PodRunning && p.Annotations[annotationInstanceID] != "" {
 					pods = append(pods, p)
 				}
 			}
@@ -199,7 +199,7 @@ func testAccCheckQuickstartWorkload(t *testing.T, kc kubernetes.Interface, regio
 				continue
 			}
 			perNode[node]++
-			id := p.Annotations["k8s.aliyun.com/eci-instance-id"]
+			id := p.Annotations[annotationInstanceID]
 			g, ok := byID[id]
 			if !ok {
 				errs = append(errs, fmt.Errorf("pod %s: instance %s is not among the cluster's instances in the emulator", p.Name, id))

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -151,7 +152,10 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 	}
 	// The harness destroys at the end only what it can read back through
 	// its state shim, which refuses module resources; the last step
-	// destroys instead, and this cleans up after a step that failed.
+	// destroys instead, and this cleans up after a step that failed, from
+	// the working directory the harness is told to keep (t.TempDir removes
+	// it afterwards).
+	t.Setenv("TF_ACC_PERSIST_WORKING_DIR", "1")
 	t.Cleanup(func() { testAccDestroyLeftovers(t, workingDir, clusters) })
 
 	vars := tfconfig.Variables{
@@ -278,10 +282,24 @@ func testAccProviderMirror(t *testing.T) string {
 }
 
 // testAccDestroyLeftovers destroys what a failed step left in the
-// harness's working directories (a passing test leaves none): the pods
-// first, which would hold their VNodes, then the configuration.
+// harness's working directories (a passing test leaves an empty state):
+// the pods first, which would hold their VNodes, then the configuration.
 func testAccDestroyLeftovers(t *testing.T, workingDir string, clusters []*mcCluster) {
-	dirs, _ := filepath.Glob(filepath.Join(workingDir, "work*", "terraform.tfstate"))
+	states, _ := filepath.Glob(filepath.Join(workingDir, "work*", "terraform.tfstate"))
+	var dirs []string
+	for _, path := range states {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("read the state the test left: %v", err)
+			continue
+		}
+		var st struct {
+			Resources []json.RawMessage `json:"resources"`
+		}
+		if err := json.Unmarshal(data, &st); err != nil || len(st.Resources) > 0 {
+			dirs = append(dirs, filepath.Dir(path))
+		}
+	}
 	if len(dirs) == 0 {
 		return
 	}
@@ -290,11 +308,13 @@ func testAccDestroyLeftovers(t *testing.T, workingDir string, clusters []*mcClus
 	for _, c := range clusters {
 		_ = testAccDeletePod(ctx, c.kc, mcBurstPod)
 	}
-	for _, state := range dirs {
+	for _, dir := range dirs {
 		cmd := exec.CommandContext(ctx, testTools(t).Terraform, "destroy", "-auto-approve", "-input=false", "-no-color")
-		cmd.Dir = filepath.Dir(state)
+		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("destroy what the test left in %s: %v\n%s", cmd.Dir, err, out)
+			t.Errorf("destroy what the test left in %s: %v\n%s", dir, err, out)
+		} else {
+			t.Logf("destroyed what the test left in %s", dir)
 		}
 	}
 }

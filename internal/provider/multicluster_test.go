@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -83,7 +85,8 @@ func (c *mcCluster) vnodes() []string {
 	return names
 }
 
-// Each cluster gets its own runtime, VNodes and selector from the module;
+// The module refuses bad input at plan. Each cluster gets its own runtime,
+// VNodes and selector from the module;
 // a pod of a burst namespace that no worker can hold runs as an ECI
 // instance on a VNode of its own cluster, tagged with that cluster; taking
 // the west module out of the configuration destroys west's objects and
@@ -170,6 +173,10 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 		"webhook_direct_url": tfconfig.BoolVariable(true),
 	}
 
+	bad := maps.Clone(vars)
+	bad["east"] = testAccClusterVariableOf("East_1", east.zones)
+	bad["west"] = testAccClusterVariableOf(west.name, map[string][]string{region + "-j": {"vsw j 1"}})
+
 	var westPlan []plancheck.PlanCheck
 	for _, r := range testAccModuleResources(west) {
 		westPlan = append(westPlan, plancheck.ExpectResourceAction(r, plancheck.ResourceActionDestroy))
@@ -184,6 +191,16 @@ func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 		PreCheck:   func() { testAccPreCheck(t) },
 		WorkingDir: workingDir,
 		Steps: []resource.TestStep{
+			// The module's validation refuses, at plan and before anything
+			// is made, a cluster name that cannot prefix a node name and a
+			// vSwitch ID that is none.
+			{
+				ConfigDirectory: tfconfig.StaticDirectory(filepath.Join(examples, "multi-cluster")),
+				ConfigVariables: bad,
+				PlanOnly:        true,
+				ExpectError: regexp.MustCompile(`(?s)(cluster_name must be a lowercase DNS label.*vSwitch ID must look like vsw-` +
+					`|vSwitch ID must look like vsw-.*cluster_name must be a lowercase DNS label)`),
+			},
 			{
 				ConfigDirectory: tfconfig.StaticDirectory(filepath.Join(examples, "multi-cluster")),
 				ConfigVariables: vars,
@@ -393,8 +410,12 @@ func testAccCopyExampleExcept(t *testing.T, src, dst string, except ...string) {
 
 // testAccClusterVariable is the example's east or west variable for c.
 func testAccClusterVariable(c *mcCluster) tfconfig.Variable {
+	return testAccClusterVariableOf(c.name, c.zones)
+}
+
+func testAccClusterVariableOf(name string, zoneVSwitches map[string][]string) tfconfig.Variable {
 	zones := map[string]tfconfig.Variable{}
-	for zone, vsws := range c.zones {
+	for zone, vsws := range zoneVSwitches {
 		var vs []tfconfig.Variable
 		for _, v := range vsws {
 			vs = append(vs, tfconfig.StringVariable(v))
@@ -402,7 +423,7 @@ func testAccClusterVariable(c *mcCluster) tfconfig.Variable {
 		zones[zone] = tfconfig.ListVariable(vs...)
 	}
 	return tfconfig.ObjectVariable(map[string]tfconfig.Variable{
-		"cluster_name":      tfconfig.StringVariable(c.name),
+		"cluster_name":      tfconfig.StringVariable(name),
 		"zones":             tfconfig.MapVariable(zones),
 		"security_group_id": tfconfig.StringVariable("sg-emulator0001"),
 	})

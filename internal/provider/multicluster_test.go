@@ -86,11 +86,11 @@ func (c *mcCluster) vnodes() []string {
 }
 
 // The module refuses bad input at plan. Each cluster gets its own runtime,
-// VNodes and selector from the module;
-// a pod of a burst namespace that no worker can hold runs as an ECI
-// instance on a VNode of its own cluster, tagged with that cluster; taking
-// the west module out of the configuration destroys west's objects and
-// leaves east's, its pod and its instance as they were.
+// VNodes and selector from the module; a pod of a burst namespace that no
+// worker can hold runs as an ECI instance on a VNode of its own cluster,
+// tagged with that cluster; taking the west module out of the
+// configuration destroys west's objects and leaves east's, its pod and its
+// instance as they were.
 func TestAccMultiCluster_moduleOnTwoClusters(t *testing.T) {
 	// The runtime's webhook configurations and ClusterRoles are cluster-wide
 	// objects, and east is the package's shared sandbox.

@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,20 +24,6 @@ import (
 // Helpers the resources that install the runtime (eci_runtime, eci_vnode)
 // share: their clients, how install's problems become attribute errors, and
 // waiting for a Deployment.
-
-// configureProviderData type-checks a resource's ProviderData.
-func configureProviderData(req resource.ConfigureRequest, resp *resource.ConfigureResponse) *providerData {
-	if req.ProviderData == nil {
-		return nil
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data",
-			fmt.Sprintf("Expected *providerData, got %T. Please report this to the provider's developers.", req.ProviderData))
-		return nil
-	}
-	return data
-}
 
 // kubeClients returns the typed and the dynamic client of the provider's
 // cluster.

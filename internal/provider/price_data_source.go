@@ -236,18 +236,3 @@ func (d *priceDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
-
-// configureDataSourceData type-checks the provider data a data source is
-// given; nil when the provider is not configured yet.
-func configureDataSourceData(req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) *providerData {
-	if req.ProviderData == nil {
-		return nil
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data",
-			fmt.Sprintf("Expected *providerData, got %T. Please report this to the provider's developers.", req.ProviderData))
-		return nil
-	}
-	return data
-}

@@ -2,11 +2,14 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -242,4 +245,30 @@ func noCredentialsDiag(envProblem string) diag.Diagnostic {
 		detail += "\nIn the environment: " + envProblem + "."
 	}
 	return diag.NewErrorDiagnostic("Missing Alibaba Cloud credentials", detail)
+}
+
+// configureProviderData type-checks a resource's ProviderData.
+func configureProviderData(req resource.ConfigureRequest, resp *resource.ConfigureResponse) *providerData {
+	return providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// configureDataSourceData type-checks a data source's ProviderData.
+func configureDataSourceData(req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) *providerData {
+	return providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// providerDataFrom is the *providerData the provider's Configure handed out;
+// nil while the provider is not configured yet (the framework calls
+// Configure early, during validation, without data).
+func providerDataFrom(pd any, diags *diag.Diagnostics) *providerData {
+	if pd == nil {
+		return nil
+	}
+	data, ok := pd.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *providerData, got %T. Please report this to the provider's developers.", pd))
+		return nil
+	}
+	return data
 }

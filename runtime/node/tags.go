@@ -99,33 +99,17 @@ func (p *Provider) syncTagKeys(ctx context.Context) error {
 		return nil
 	}
 	var keys []string
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		n, err := p.kube.CoreV1().Nodes().Get(ctx, p.cfg.NodeName, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			// Nothing recorded; nil (not want) makes the first clean
-			// round write the annotation once the Node exists.
-			keys = nil
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		prev, ok := n.Annotations[AnnotationManagedTags]
-		keys = slices.Sorted(slices.Values(append(parseTagKeys(prev), want...)))
-		keys = slices.Compact(keys)
-		value := tagKeysValue(keys)
-		if ok && prev == value {
-			return nil
-		}
-		if n.Annotations == nil {
-			n.Annotations = map[string]string{}
-		}
-		n.Annotations[AnnotationManagedTags] = value
-		_, err = p.kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: fieldManager})
-		return err
+	registered, err := p.writeTagKeys(ctx, func(prev string) string {
+		keys = slices.Compact(slices.Sorted(slices.Values(append(parseTagKeys(prev), want...))))
+		return tagKeysValue(keys)
 	})
 	if err != nil {
-		return fmt.Errorf("record the tag keys of VNode %s on its Node (%s): %w", p.cfg.NodeName, AnnotationManagedTags, err)
+		return err
+	}
+	if !registered {
+		// Nothing recorded; nil (not want) makes the first clean round
+		// write the annotation once the Node exists.
+		keys = nil
 	}
 	p.tagKeys, p.tagKeysSynced = keys, true
 	return nil
@@ -138,19 +122,31 @@ func (p *Provider) recordTagKeys(ctx context.Context, keys []string) error {
 		p.tagKeys = keys
 		return nil
 	}
-	value := tagKeysValue(keys)
-	registered := true
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	registered, err := p.writeTagKeys(ctx, func(string) string { return tagKeysValue(keys) })
+	if err != nil {
+		return err
+	}
+	if registered {
+		p.tagKeys = keys
+	}
+	return nil
+}
+
+// writeTagKeys sets the Node's managed-tags annotation to next(its current
+// value), retrying on conflict. A Node that virtual-kubelet has not
+// registered yet is not an error: registered is false and nothing is written.
+func (p *Provider) writeTagKeys(ctx context.Context, next func(prev string) string) (registered bool, err error) {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := p.kube.CoreV1().Nodes().Get(ctx, p.cfg.NodeName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			// virtual-kubelet has not registered the Node yet: the next
-			// clean round records the keys.
 			registered = false
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		registered = true
+		value := next(n.Annotations[AnnotationManagedTags])
 		if n.Annotations[AnnotationManagedTags] == value {
 			return nil
 		}
@@ -162,12 +158,9 @@ func (p *Provider) recordTagKeys(ctx context.Context, keys []string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("record the tag keys of VNode %s on its Node (%s): %w", p.cfg.NodeName, AnnotationManagedTags, err)
+		return false, fmt.Errorf("record the tag keys of VNode %s on its Node (%s): %w", p.cfg.NodeName, AnnotationManagedTags, err)
 	}
-	if registered {
-		p.tagKeys = keys
-	}
-	return nil
+	return registered, nil
 }
 
 // tagChange is what one instance needs: tags to set and keys to remove.

@@ -327,10 +327,10 @@ func printNextSteps(p *progress, dir string, tf *demoTerraform, out demoOutputs,
   kubectl -n kube-system get configmap eci-profile -o yaml   # the selector Terraform wrote
 
   Drift: change by hand what Terraform manages, and plan:
-  kubectl label node %[5]s pool=manual --overwrite
   kubectl -n kube-system edit configmap eci-profile      # e.g. the selector's policy
+  kubectl -n %[7]s scale deployment eci-vnode-%[5]s --replicas=2   # the VNode's runtime
   terraform -chdir=%[6]s plan      # shows both as updates; apply puts them back
 
   make demo-down     # terraform destroy, then stop the sandbox`,
-		rel(filepath.Join(dir, demoEnvFile)), sandbox.TerraformVersion, ns, d, vnodes[0], rel(tf.work))
+		rel(filepath.Join(dir, demoEnvFile)), sandbox.TerraformVersion, ns, d, vnodes[0], rel(tf.work), out.Runtime)
 }

@@ -770,7 +770,8 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
 		return
 	}
-	m.Labels = keepEmptyMap(m.Labels, mapOf(labelsRead(mapFlag(args, "node-labels"), strMap(m.Labels), node)))
+	argLabels := mapFlag(args, "node-labels")
+	m.Labels = keepEmptyMap(m.Labels, mapOf(labelsRead(argLabels, strMap(m.Labels), node)))
 	taints := install.DefaultVNodeTaints()
 	if v, ok := flagOf(args, "node-taints"); ok {
 		if taints, err = install.ParseTaints(v); err != nil {
@@ -819,10 +820,17 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	// as an attribute's change is not reported twice, and an imported VNode
 	// is compared with what it runs. Without its runtime's ConfigMap there
 	// is nothing to render them with; eci_runtime's plan shows that.
+	//
+	// Labels and taints are rendered as the Deployment's arguments give
+	// them, not as read from the Node: a hand edit of the Node is already
+	// the labels' or taints' change, and the Deployment was not edited.
 	m.DriftedObjects = noDrift()
 	if !rtDiags.HasError() {
 		rt.Image = dep.Spec.Template.Spec.Containers[0].Image
-		drift, err := vnodeDrift(ctx, dyn, rt, m)
+		rendered := m
+		rendered.Labels = keepEmptyMap(m.Labels, mapOf(argLabels))
+		rendered.Taints = taintsValue(taints)
+		drift, err := vnodeDrift(ctx, dyn, rt, rendered)
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot read the VNode", err.Error())
 			return

@@ -129,6 +129,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				Config: testAccVNodeResourceConfig(prov, ns, node, second),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					expectDriftBefore(addr),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					testAccCheckNodeLabel(kc, node, "tier", "two"),
@@ -189,7 +190,8 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				Check: testAccCheckDeploymentImage(kc, ns, node, install.ImageRepository+":test"),
 			},
 			// Drift on the Node: a label and a taint removed by hand are
-			// written back; a taint someone else added stays.
+			// written back; a taint someone else added stays. The
+			// Deployment was not touched, so no object is reported drifted.
 			{
 				PreConfig: func() {
 					n, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
@@ -211,6 +213,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				Config: testAccVNodeResourceConfig(prov, ns, node, second),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					expectDriftBefore(addr),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					testAccCheckNodeLabel(kc, node, "tier", "two"),

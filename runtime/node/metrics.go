@@ -46,6 +46,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		eciHealthy:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_eci_healthy", Help: "1 while the node condition ECIAPIReachable is True, else 0."}),
 		retags:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_instance_retags_total", Help: "Running instances re-tagged to the VNode's tags, by call (tag: TagResources, untag: UntagResources) and result (ok, error)."}, []string{"call", "result"}),
 	}
+	// Re-tags are rare (a change of the VNode's tags), so their series are
+	// created at zero: a dashboard or alert on them has data before the
+	// first one, and an absent series does not read as a broken scrape.
+	for _, call := range []string{"tag", "untag"} {
+		for _, result := range []string{"ok", "error"} {
+			m.retags.WithLabelValues(call, result)
+		}
+	}
 	if reg != nil {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
 			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags)

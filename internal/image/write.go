@@ -59,6 +59,10 @@ func WriteTar(layoutDir, tarPath string, mtime time.Time) (err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
+	// CreateTemp makes the file private; the tarball is a build output like any other.
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("make %s readable: %w", tarPath, err)
+	}
 	tw := tar.NewWriter(f)
 	// WalkDir visits entries in lexical order, which keeps the tar sorted.
 	err = filepath.WalkDir(layoutDir, func(p string, d fs.DirEntry, walkErr error) error {

@@ -27,8 +27,9 @@ type CompileOptions struct {
 
 // Compile builds a static eci-vnode for every platform in Platforms and returns the paths
 // keyed by "os/arch", ready for Spec.Binaries. The flags make the binaries reproducible:
-// CGO_ENABLED=0 (static, no host libc), -trimpath (no build directory in the binary) and an
-// empty -buildid. Go's build cache makes a second call with the same inputs a relink at most.
+// CGO_ENABLED=0 (static, no host libc), -trimpath (no build directory in the binary), an
+// empty -buildid, and -buildvcs=false (the commit is in the image's revision label; whether
+// the tree counts as modified would otherwise depend on the checkout). Go's build cache makes a second call with the same inputs a relink at most.
 func Compile(ctx context.Context, o CompileOptions) (map[string]string, error) {
 	if o.RepoRoot == "" || o.OutDir == "" || o.Version == "" {
 		return nil, fmt.Errorf("compile eci-vnode: RepoRoot, OutDir and Version are required")
@@ -52,7 +53,7 @@ func Compile(ctx context.Context, o CompileOptions) (map[string]string, error) {
 
 func goBuild(ctx context.Context, o CompileOptions, p v1.Platform, bin string) error {
 	ldflags := "-X main.version=" + o.Version + " -buildid="
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, RuntimePackage)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", bin, RuntimePackage)
 	cmd.Dir = o.RepoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
 	var stderr bytes.Buffer

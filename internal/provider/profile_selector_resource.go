@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
@@ -236,64 +237,52 @@ func alreadyExists(name string) string {
 }
 
 func (r *profileSelectorResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m profileSelectorModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	sel, ok := r.planned(ctx, m, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	kc, diags := r.kube(ctx)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	err := r.write(ctx, kc, &resp.Diagnostics, sel.Name, func(p *profile.Profile) (bool, error) {
+	r.save(ctx, req.Plan, &resp.State, &resp.Diagnostics, "create", func(p *profile.Profile, sel profile.Selector) (bool, error) {
 		if _, exists := p.Get(sel.Name); exists {
 			return false, &refusal{summary: "Selector already exists", detail: alreadyExists(sel.Name)}
 		}
 		p.Upsert(sel)
 		return true, nil
 	})
-	if err != nil {
-		addWriteError(&resp.Diagnostics, "Cannot create selector "+sel.Name, err)
-		return
-	}
-	m.ID = types.StringValue(sel.Name)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
 func (r *profileSelectorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m profileSelectorModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	sel, ok := r.planned(ctx, m, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	kc, diags := r.kube(ctx)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	err := r.write(ctx, kc, &resp.Diagnostics, sel.Name, func(p *profile.Profile) (bool, error) {
-		want := sel
-		if cur, ok := p.Get(sel.Name); ok && cur.Policy == "" && want.Policy == profile.DefaultPolicy {
+	r.save(ctx, req.Plan, &resp.State, &resp.Diagnostics, "update", func(p *profile.Profile, sel profile.Selector) (bool, error) {
+		if cur, ok := p.Get(sel.Name); ok && cur.Policy == "" && sel.Policy == profile.DefaultPolicy {
 			// An entry without policy already means the default; leave it
 			// unwritten so the diff of the ConfigMap stays what changed.
-			want.Policy = ""
+			sel.Policy = ""
 		}
 		// Upsert keeps the entry's place and the fields it does not model;
 		// an entry removed since the plan is written again.
-		p.Upsert(want)
+		p.Upsert(sel)
 		return true, nil
 	})
+}
+
+// save writes the planned selector into the eci-profile with change and
+// records it in state; Create and Update differ only in change.
+func (r *profileSelectorResource) save(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics, verb string,
+	change func(p *profile.Profile, sel profile.Selector) (bool, error)) {
+	var m profileSelectorModel
+	if diags.Append(plan.Get(ctx, &m)...); diags.HasError() {
+		return
+	}
+	sel, ok := r.planned(ctx, m, diags)
+	if !ok {
+		return
+	}
+	kc, d := r.kube(ctx)
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	err := r.write(ctx, kc, diags, sel.Name, func(p *profile.Profile) (bool, error) { return change(p, sel) })
 	if err != nil {
-		addWriteError(&resp.Diagnostics, "Cannot update selector "+sel.Name, err)
+		addWriteError(diags, "Cannot "+verb+" selector "+sel.Name, err)
 		return
 	}
 	m.ID = types.StringValue(sel.Name)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	diags.Append(state.Set(ctx, &m)...)
 }
 
 func (r *profileSelectorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

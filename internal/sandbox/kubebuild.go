@@ -16,12 +16,30 @@ import (
 // kubeCommands are the control-plane binaries built from k8s.io/kubernetes.
 var kubeCommands = [...]string{"kube-apiserver", "kube-scheduler", "kube-controller-manager"}
 
+// kubeBuild is one cache entry of commands built from k8s.io/kubernetes at KubernetesVersion.
+// kubectl has an entry of its own, so adding it did not throw away caches that already
+// held the six-minute control-plane build.
+type kubeBuild struct {
+	entry    cachedEntry
+	estimate string // how long a cold build takes here, for the progress line
+}
+
 // kubeEntry is the cache entry holding the three control-plane binaries.
 func kubeEntry(root string, env goEnv) cachedEntry {
 	return cachedEntry{
 		root:  root,
 		key:   cacheKey("kube", KubernetesVersion, env.GOOS, env.GOARCH, env.GOVERSION),
 		files: kubeCommands[:],
+	}
+}
+
+// kubectlEntry is the cache entry holding kubectl of the same version as the control plane,
+// so tests and the quick start drive the sandbox with a client its API server supports.
+func kubectlEntry(root string, env goEnv) cachedEntry {
+	return cachedEntry{
+		root:  root,
+		key:   cacheKey("kubectl", KubernetesVersion, env.GOOS, env.GOARCH, env.GOVERSION),
+		files: []string{"kubectl"},
 	}
 }
 
@@ -52,16 +70,18 @@ func kubeLDFlags(kubeVersion string) string {
 	return "-s -w " + strings.Join(flags, " ")
 }
 
-// ensureKube builds kube-apiserver, kube-scheduler and kube-controller-manager unless cached.
+// ensureKube builds the commands of b's entry (k8s.io/kubernetes/cmd/<file>) unless cached.
 //
 // k8s.io/kubernetes is not meant to be a dependency: its go.mod requires its staging
 // repositories at v0.0.0 and replaces them with ./staging/src/k8s.io/X, directories that are
 // not in the module zip. A throwaway wrapper module requires k8s.io/kubernetes and replaces
 // each of those with the published k8s.io/X at the matching v0 version, which is exactly the
 // code in staging at that tag.
-func ensureKube(ctx context.Context, p progress, e cachedEntry, env goEnv) error {
+func ensureKube(ctx context.Context, p progress, b kubeBuild) error {
+	e := b.entry
+	what := strings.Join(e.files, ", ")
 	if e.present() {
-		p.printf("kube-apiserver, kube-scheduler, kube-controller-manager %s: cached in %s", KubernetesVersion, e.dir())
+		p.printf("%s %s: cached in %s", what, KubernetesVersion, e.dir())
 		return nil
 	}
 	return e.fill(ctx, p, func(out string) error {
@@ -92,22 +112,22 @@ func ensureKube(ctx context.Context, p progress, e cachedEntry, env goEnv) error
 		if err := os.WriteFile(filepath.Join(work, "go.mod"), wrapper, 0o644); err != nil {
 			return fmt.Errorf("write wrapper go.mod: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(work, "tools.go"), wrapperToolsGo(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(work, "tools.go"), wrapperToolsGo(e.files), 0o644); err != nil {
 			return fmt.Errorf("write wrapper tools.go: %w", err)
 		}
-		err = p.longStep(ctx, "resolving the control plane's dependencies (go mod tidy in a wrapper module) ...", 30*time.Second, func() error {
-			_, err := runStep(ctx, "resolve control plane dependencies", work, buildEnv, "go", "mod", "tidy")
+		err = p.longStep(ctx, fmt.Sprintf("resolving the dependencies of %s (go mod tidy in a wrapper module) ...", what), 30*time.Second, func() error {
+			_, err := runStep(ctx, "resolve the dependencies of "+what, work, buildEnv, "go", "mod", "tidy")
 			return err
 		})
 		if err != nil {
 			return err
 		}
 		args := []string{"build", "-trimpath", "-ldflags", kubeLDFlags(KubernetesVersion), "-o", out + string(filepath.Separator)}
-		for _, c := range kubeCommands {
+		for _, c := range e.files {
 			args = append(args, "k8s.io/kubernetes/cmd/"+c)
 		}
-		return p.longStep(ctx, fmt.Sprintf("building kube-apiserver, kube-scheduler, kube-controller-manager %s from the module proxy (about 6 min on 2 cores) ...", KubernetesVersion), 30*time.Second, func() error {
-			_, err := runStep(ctx, "build the control plane", work, buildEnv, "go", args...)
+		return p.longStep(ctx, fmt.Sprintf("building %s %s from the module proxy (%s) ...", what, KubernetesVersion, b.estimate), 30*time.Second, func() error {
+			_, err := runStep(ctx, "build "+what, work, buildEnv, "go", args...)
 			return err
 		})
 	})
@@ -146,11 +166,11 @@ func wrapperGoMod(kubeGoMod []byte, kubeVersion string) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// wrapperToolsGo makes `go mod tidy` keep what the control-plane commands import.
-func wrapperToolsGo() []byte {
+// wrapperToolsGo makes `go mod tidy` keep what the commands import.
+func wrapperToolsGo(commands []string) []byte {
 	var b strings.Builder
 	b.WriteString("//go:build tools\n\npackage tools\n\nimport (\n")
-	for _, c := range kubeCommands {
+	for _, c := range commands {
 		fmt.Fprintf(&b, "\t_ %q\n", "k8s.io/kubernetes/cmd/"+c)
 	}
 	b.WriteString(")\n")

@@ -27,6 +27,8 @@ type ToolOptions struct {
 	Progress io.Writer
 	// CacheDir overrides ${XDG_CACHE_HOME:-$HOME/.cache}/eci-vnode-sandbox.
 	CacheDir string
+	// Release adds the release tooling (goreleaser) to the tools.
+	Release bool
 	// RepoRoot is the module root that holds runtime/cmd/eci-vnode; empty means the module
 	// of the current directory (found with `go env GOMOD`).
 	RepoRoot string
@@ -35,13 +37,17 @@ type ToolOptions struct {
 // Tools holds absolute paths of every binary the sandbox needs.
 type Tools struct {
 	// BinDir holds a link to each tool below under its usual name, for use on PATH
-	// (terraform, kube-apiserver, kube-scheduler, kube-controller-manager, etcd, eci-vnode).
+	// (terraform, kubectl, kube-apiserver, kube-scheduler, kube-controller-manager, etcd, eci-vnode).
 	BinDir                string
 	KubeAPIServer         string
 	KubeScheduler         string
 	KubeControllerManager string
-	Etcd                  string
-	Terraform             string
+	// Kubectl is kubectl of KubernetesVersion.
+	Kubectl string
+	// Goreleaser is set with ToolOptions.Release.
+	Goreleaser string
+	Etcd       string
+	Terraform  string
 	// ECIVNode is the runtime binary built from this repository on every EnsureTools call.
 	ECIVNode string
 }
@@ -82,18 +88,31 @@ func EnsureTools(ctx context.Context, opts ToolOptions) (*Tools, error) {
 
 	t := &Tools{BinDir: filepath.Join(root, "bin")}
 	kube := kubeEntry(root, env)
-	if err := ensureKube(ctx, p, kube, env); err != nil {
+	if err := ensureKube(ctx, p, kubeBuild{entry: kube, estimate: "about 6 min on 2 cores"}); err != nil {
 		return nil, err
 	}
 	t.KubeAPIServer = kube.path("kube-apiserver")
 	t.KubeScheduler = kube.path("kube-scheduler")
 	t.KubeControllerManager = kube.path("kube-controller-manager")
+	kubectl := kubectlEntry(root, env)
+	if err := ensureKube(ctx, p, kubeBuild{entry: kubectl, estimate: "about 2 min on 2 cores"}); err != nil {
+		return nil, err
+	}
+	t.Kubectl = kubectl.path("kubectl")
 
 	tf := terraformEntry(root, env)
 	if err := ensureTerraform(ctx, p, tf); err != nil {
 		return nil, err
 	}
 	t.Terraform = tf.path("terraform")
+
+	if opts.Release {
+		gr := goreleaserEntry(root, env)
+		if err := ensureGoreleaser(ctx, p, gr); err != nil {
+			return nil, err
+		}
+		t.Goreleaser = gr.path("goreleaser")
+	}
 
 	if t.Etcd, err = ensureEtcd(ctx, p, root); err != nil {
 		return nil, err
@@ -130,9 +149,13 @@ func linkBinDir(t *Tools) error {
 		"kube-apiserver":          t.KubeAPIServer,
 		"kube-scheduler":          t.KubeScheduler,
 		"kube-controller-manager": t.KubeControllerManager,
+		"kubectl":                 t.Kubectl,
 		"etcd":                    t.Etcd,
 		"terraform":               t.Terraform,
 		"eci-vnode":               t.ECIVNode,
+	}
+	if t.Goreleaser != "" {
+		links["goreleaser"] = t.Goreleaser
 	}
 	for name, target := range links {
 		link := filepath.Join(t.BinDir, name)

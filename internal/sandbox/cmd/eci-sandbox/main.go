@@ -50,7 +50,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: eci-sandbox <verb> [flags]
 
 verbs:
-  tools [--print-bin-dir]             build or reuse every tool (control plane, etcd, terraform, eci-vnode)
+  tools [--print-bin-dir] [--release] build or reuse every tool (control plane, kubectl, etcd, terraform,
+                                      eci-vnode; with --release also goreleaser)
   up --state-dir DIR [--workers N]    start a sandbox in the background and print its kubeconfig
   down --state-dir DIR                stop the sandbox running in DIR
   demo --state-dir DIR [--workers N]  a sandbox without VNodes, examples/quickstart applied to it by

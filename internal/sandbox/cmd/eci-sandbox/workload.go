@@ -319,7 +319,7 @@ func printNextSteps(p *progress, dir string, tf *demoTerraform, out demoOutputs,
 	vnodes := out.sortedVNodes()
 	ns, d := w.namespace.Name, w.deployment.Name
 	p.step("What to try next (the sandbox keeps running)")
-	p.printf(`  source %[1]s     # KUBECONFIG, Terraform %[2]s on PATH, the provider from this checkout, the emulator's keys
+	p.printf(`  source %[1]s     # KUBECONFIG, Terraform %[2]s and kubectl on PATH, the provider from this checkout, the emulator's keys
 
   kubectl get nodes -L topology.kubernetes.io/zone
   kubectl -n %[3]s get pods -o wide

@@ -107,6 +107,32 @@ func TestRuntimeObjectsInstallTheWebhookInItsNamespace(t *testing.T) {
 	}
 }
 
+func TestAReleasedVersionPinsItsImageByDigest(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	r := testRuntime()
+	r.ImageDigest = digest
+	objs := must(t)(r.VNodeObjects(testVNode()))
+	objs = append(objs, must(t)(r.Objects())...)
+	want := "ghcr.io/eci-vnode/eci-vnode:v0.3.0@" + digest
+	for _, o := range objs {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			if got := d.Spec.Template.Spec.Containers[0].Image; got != want {
+				t.Errorf("%s runs %s, want the released image pinned: %s", d.Name, got, want)
+			}
+		}
+	}
+	// An explicit image (a mirror) wins over the released one.
+	r.Image = "registry.example.com/eci-vnode:v0.3.0"
+	d := find[*appsv1.Deployment](t, must(t)(r.Objects()), "eci-vnode-webhook")
+	if got := d.Spec.Template.Spec.Containers[0].Image; got != r.Image {
+		t.Errorf("webhook runs %s, want the configured image %s", got, r.Image)
+	}
+	r.Image, r.ImageDigest = "", "sha256:abc"
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "ImageDigest") {
+		t.Errorf("a malformed digest was accepted: %v", err)
+	}
+}
+
 func TestWebhookSettingsBecomeFlags(t *testing.T) {
 	r := testRuntime()
 	r.Namespace, r.NamespaceExists = "ops", true

@@ -125,7 +125,7 @@ func (r Runtime) withDefaults() Runtime {
 		r.Namespace = DefaultNamespace
 	}
 	if r.Image == "" {
-		r.Image = ImageRepository + ":" + r.Version
+		r.Image = ImageReference(r.Version, r.ImageDigest)
 	}
 	if r.CredentialsAs == "" {
 		r.CredentialsAs = CredentialsAsFiles

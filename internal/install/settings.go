@@ -46,6 +46,18 @@ const (
 	LabelNode = "eci-vnode.io/node"
 )
 
+// ImageReference is the runtime image of a version: ImageRepository:version, pinned with
+// @digest when the digest is known. The tag keeps the reference readable; the digest is
+// what the container runtime pulls, so a re-pushed tag cannot change what a released
+// provider installs (docs/design.md, "Releases").
+func ImageReference(version, digest string) string {
+	ref := ImageRepository + ":" + version
+	if digest != "" {
+		ref += "@" + digest
+	}
+	return ref
+}
+
 // CredentialsAs says how the runtime's containers receive the credentials Secret.
 type CredentialsAs string
 
@@ -65,6 +77,10 @@ type Runtime struct {
 	// Version is the runtime's version; the image is ImageRepository:Version. Required
 	// unless Image is set.
 	Version string
+	// ImageDigest (sha256:...) pins the default image to the one released with this
+	// version: ImageRepository:Version@ImageDigest (ImageReference). Released builds
+	// carry it; development builds leave it empty.
+	ImageDigest string
 	// Image overrides the whole image reference (a mirror, a digest).
 	Image string
 	// Namespace of the runtime (default DefaultNamespace).
@@ -214,6 +230,9 @@ func (r Runtime) validate(ps *Problems) {
 	}
 	if r.Version != "" && r.Image == "" && !validTag(r.Version) {
 		ps.add("Version", "%q is not an image tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')", r.Version)
+	}
+	if r.ImageDigest != "" && !ValidDigest(r.ImageDigest) {
+		ps.add("ImageDigest", "%q is not an image digest (sha256: and 64 lowercase hex digits)", r.ImageDigest)
 	}
 	if r.Namespace != "" {
 		for _, msg := range validation.IsDNS1123Label(r.Namespace) {
@@ -401,6 +420,20 @@ func mapItems(ps *Problems, setting string, m map[string]string) {
 }
 
 // validTag follows the OCI distribution spec's tag grammar.
+// ValidDigest reports whether d is a sha256 content digest as registries print them.
+func ValidDigest(d string) bool {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for _, c := range hex {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 func validTag(t string) bool {
 	if t == "" || len(t) > 128 || t[0] == '.' || t[0] == '-' {
 		return false

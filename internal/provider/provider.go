@@ -16,10 +16,14 @@ const RegistryAddress = "registry.terraform.io/eci-vnode/eci"
 
 var _ provider.Provider = (*eciProvider)(nil)
 
-// New returns a constructor for the provider at the given build version.
-func New(version string) func() provider.Provider {
+// New returns a constructor for the provider at the given build version. imageDigest is
+// the digest of the runtime image released with that version (empty in development
+// builds); eci_runtime's default image is pinned to it.
+func New(version, imageDigest string) func() provider.Provider {
 	return func() provider.Provider {
-		return newProvider(version, os.Getenv)
+		p := newProvider(version, os.Getenv)
+		p.imageDigest = imageDigest
+		return p
 	}
 }
 
@@ -30,8 +34,9 @@ func newProvider(version string, getenv func(string) string) *eciProvider {
 }
 
 type eciProvider struct {
-	version string
-	getenv  func(string) string
+	version     string
+	imageDigest string
+	getenv      func(string) string
 }
 
 func (p *eciProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -61,6 +66,7 @@ func (p *eciProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		return
 	}
 	data := newProviderData(p.version, cfg, p.getenv)
+	data.imageDigest = p.imageDigest
 	resp.ResourceData = data
 	resp.DataSourceData = data
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
 // providerData is what Configure hands to resources and data sources
@@ -28,9 +29,10 @@ import (
 //
 // It is safe for concurrent use. Its String hides every secret.
 type providerData struct {
-	version string
-	cfg     config
-	getenv  func(string) string
+	version     string
+	imageDigest string // of the runtime image released with version; empty in development builds
+	cfg         config
+	getenv      func(string) string
 
 	eciOnce   sync.Once
 	eciClient *eci.Client
@@ -62,6 +64,10 @@ func (d *providerData) GoString() string { return d.String() }
 // Version is the provider's version, which is also the tag of the runtime
 // image eci_runtime installs.
 func (d *providerData) Version() string { return d.version }
+
+// DefaultImage is the runtime image eci_runtime installs unless told otherwise: the one
+// released with this provider, pinned by digest in a release.
+func (d *providerData) DefaultImage() string { return install.ImageReference(d.version, d.imageDigest) }
 
 // Region is the region ECI is called in, and false when none is configured
 // or it was unknown at Configure.

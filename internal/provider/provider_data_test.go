@@ -152,3 +152,17 @@ func TestDefaultTagsAreACopy(t *testing.T) {
 		t.Error("unknown default_tags reported as known")
 	}
 }
+
+func TestTheDefaultImageIsTheReleasedOnePinnedByDigest(t *testing.T) {
+	t.Parallel()
+	d := testData(t, providerModel{}, nil)
+	if got, want := d.DefaultImage(), "ghcr.io/eci-vnode/eci-vnode:1.2.3"; got != want {
+		t.Errorf("a development build's default image = %s, want %s", got, want)
+	}
+	const digest = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	p := New("1.2.3", digest)().(*eciProvider)
+	d.imageDigest = p.imageDigest
+	if got, want := d.DefaultImage(), "ghcr.io/eci-vnode/eci-vnode:1.2.3@"+digest; got != want {
+		t.Errorf("a release's default image = %s, want %s", got, want)
+	}
+}

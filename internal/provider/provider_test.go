@@ -151,7 +151,7 @@ func testAccSandbox(t *testing.T) *sandbox.Sandbox {
 
 func TestProviderMetadataAndSchemaAreValid(t *testing.T) {
 	t.Parallel()
-	p := New("1.2.3")()
+	p := New("1.2.3", "")()
 	var meta provider.MetadataResponse
 	p.Metadata(context.Background(), provider.MetadataRequest{}, &meta)
 	if meta.TypeName != "eci" || meta.Version != "1.2.3" {

@@ -129,7 +129,8 @@ func (r *runtimeResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"image": schema.StringAttribute{
 				Optional: true, Computed: true,
 				MarkdownDescription: "Image of the runtime, webhook and VNodes alike. Default `" + install.ImageRepository +
-					":<provider version>`, the runtime released with this provider. Updated in place: the webhook rolls " +
+					":<provider version>@sha256:<digest>`, the runtime image released with this provider, pinned by its digest " +
+					"(a development build leaves out the digest). Updated in place: the webhook rolls " +
 					"out the new image; each `eci_vnode` takes it at its next apply.",
 			},
 			"credentials_secret": schema.StringAttribute{
@@ -253,7 +254,7 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	var cfgImage types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("image"), &cfgImage)...)
 	if cfgImage.IsNull() {
-		m.Image = types.StringValue(install.ImageRepository + ":" + r.data.Version())
+		m.Image = types.StringValue(r.data.DefaultImage())
 	}
 	if region, ok := r.data.Region(); ok {
 		m.Region = types.StringValue(region)

@@ -12,6 +12,10 @@ import (
 // version is injected at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// imageDigest is the digest of the runtime image released with version, injected by the
+// release build like version (docs/design.md, "Releases"); render pins the image with it.
+var imageDigest = ""
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -30,7 +30,8 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	)
 	fs.StringVar(&configFile, "config", "", "optional YAML file of settings; keys are these flag names")
 	fs.StringVar(&r.Version, "version", version, "runtime version: the image tag")
-	fs.StringVar(&r.Image, "image", "", "whole image reference, overriding "+install.ImageRepository+":<version>")
+	fs.StringVar(&r.ImageDigest, "image-digest", imageDigest, "digest (sha256:...) pinning the image of --version; a released binary knows its own version's")
+	fs.StringVar(&r.Image, "image", "", "whole image reference, overriding "+install.ImageRepository+":<version>[@<digest>]")
 	fs.StringVar(&r.Namespace, "namespace", install.DefaultNamespace, "namespace of the runtime")
 	fs.BoolVar(&r.NamespaceExists, "namespace-exists", false, "do not render the namespace (it exists and is not the runtime's)")
 	fs.StringVar(&r.ClusterName, "cluster-name", "", "cluster name, tagged on every ECI instance (required with --vnodes)")
@@ -71,6 +72,11 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 		return 0
 	}
 
+	// The digest built into a release belongs to its own version only: asked for another
+	// version, render names that version's image by tag.
+	if r.Version != version && r.ImageDigest == imageDigest {
+		r.ImageDigest = ""
+	}
 	r.CredentialsAs = install.CredentialsAs(credentialsAs)
 	r.Webhook.Disabled = noWebhook
 	r.Webhook.Replicas = int32(webhookReplicas)
@@ -126,6 +132,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 // renderFlags maps the install settings to the flags of render that set them.
 var renderFlags = map[string]string{
 	"Version":                "version",
+	"ImageDigest":            "image-digest",
 	"Namespace":              "namespace",
 	"ClusterName":            "cluster-name",
 	"Region":                 "region",

@@ -145,3 +145,38 @@ func TestRenderWithoutVNodesInstallsTheWebhookOnly(t *testing.T) {
 		t.Errorf("Deployments %q, want the webhook's only", deployments)
 	}
 }
+
+func TestARenderOfTheReleasedVersionPinsItsImage(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	// What the release build stamps into the binary (-X main.version, -X main.imageDigest).
+	defer func(v, d string) { version, imageDigest = v, d }(version, imageDigest)
+	version, imageDigest = "0.4.0", digest
+
+	webhookImage := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := render(args, nil)
+		if code != 0 {
+			t.Fatalf("render %q: exit code %d: %s", args, code, errOut)
+		}
+		for _, o := range decode(t, out) {
+			if d, ok := o.(*appsv1.Deployment); ok {
+				return d.Spec.Template.Spec.Containers[0].Image
+			}
+		}
+		t.Fatalf("render %q printed no Deployment", args)
+		return ""
+	}
+	if got, want := webhookImage(), "ghcr.io/eci-vnode/eci-vnode:0.4.0@"+digest; got != want {
+		t.Errorf("the binary's own version renders %s, want %s", got, want)
+	}
+	if got, want := webhookImage("--version", "0.3.0"), "ghcr.io/eci-vnode/eci-vnode:0.3.0"; got != want {
+		t.Errorf("another version renders %s, want it by tag: %s (the built-in digest is 0.4.0's)", got, want)
+	}
+	other := "sha256:" + strings.Repeat("ab", 32)
+	if got, want := webhookImage("--version", "0.3.0", "--image-digest", other), "ghcr.io/eci-vnode/eci-vnode:0.3.0@"+other; got != want {
+		t.Errorf("an explicit digest renders %s, want %s", got, want)
+	}
+	if _, errOut, code := render([]string{"--image-digest", "sha256:short"}, nil); code == 0 || !strings.Contains(errOut, "--image-digest") {
+		t.Errorf("a malformed digest was accepted (exit %d): %s", code, errOut)
+	}
+}

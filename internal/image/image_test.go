@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,9 +23,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
@@ -454,4 +459,50 @@ func fileSum(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(data))
+}
+
+func TestPushedImageIsServedByTagAtTheLayoutsDigest(t *testing.T) {
+	r := sharedBuild(t)
+	// go-containerregistry's own registry implementation, served over HTTP on loopback
+	// (which the library addresses without TLS).
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref := host + "/eci-vnode/eci-vnode:" + testVersion
+
+	pushed, digest, err := Push(context.Background(), r.layout, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pushed != ref {
+		t.Errorf("Push says it pushed to %s, want %s", pushed, ref)
+	}
+	if digest != r.digest {
+		t.Fatalf("Push returned %s, want the layout's digest %s", digest, r.digest)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(tag)
+	if err != nil {
+		t.Fatalf("pull the pushed tag: %v", err)
+	}
+	if got, _ := idx.Digest(); got != r.digest {
+		t.Errorf("the registry serves %s at %s, want %s", ref, got, r.digest)
+	}
+	if err := validate.Index(idx); err != nil {
+		t.Errorf("the pulled index is not valid: %v", err)
+	}
+	if got := slices.Sorted(maps.Keys(platformImages(t, idx))); !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("the pulled index has platforms %v", got)
+	}
+
+	if _, _, err := Push(context.Background(), r.layout, host+"/eci-vnode/eci-vnode@"+r.digest.String()); err == nil ||
+		!strings.Contains(err.Error(), "registry/repository:tag") {
+		t.Errorf("pushing to a digest reference: %v, want a refusal naming the form of a reference", err)
+	}
+	if _, _, err := Push(context.Background(), t.TempDir(), ref); err == nil || !strings.Contains(err.Error(), "OCI layout") {
+		t.Errorf("pushing an empty directory: %v, want an error about the layout", err)
+	}
 }

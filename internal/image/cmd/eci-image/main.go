@@ -1,7 +1,8 @@
 // Command eci-image builds the eci-vnode runtime's OCI image for `make image`: it compiles the
 // runtime for every platform, assembles the index with internal/image, writes an OCI layout
-// directory and a tar of it, and prints the tag and the index digest. It needs no container
-// engine.
+// directory and a tar of it, and prints the tag and the index digest. `eci-image push` uploads
+// such a layout to a registry (the release, docs/design.md "Releases"). Neither needs a
+// container engine.
 package main
 
 import (
@@ -30,6 +31,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == "push" {
+		return push(ctx, args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("eci-image", flag.ContinueOnError)
 	version := fs.String("version", "", "runtime version: injected into the binary, the image tag and the version label (required)")
 	revision := fs.String("revision", "", "git commit the image is built from: the revision label (required)")
@@ -38,6 +42,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	out := fs.String("out", "dist/image", "OCI layout directory to (re)create")
 	tarPath := fs.String("tar", "dist/eci-vnode-image.tar", "tar of the OCI layout to write")
 	repoRoot := fs.String("repo-root", ".", "module root holding "+image.RuntimePackage)
+	digestFile := fs.String("digest-file", "", "also write the index digest (sha256:...) to this file, for the release build")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,8 +77,34 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err := image.WriteTar(*out, *tarPath, created); err != nil {
 		return err
 	}
+	if *digestFile != "" {
+		if err := os.WriteFile(*digestFile, []byte(digest.String()+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write the digest file: %w", err)
+		}
+	}
 	fmt.Fprintf(stdout, "layout:  %s\ntarball: %s\ntag:     %s:%s\ndigest:  %s\n",
 		filepath.Clean(*out), filepath.Clean(*tarPath), install.ImageRepository, *version, digest)
+	return nil
+}
+
+// push runs `eci-image push`: the layout's index to the registry under --ref, then the
+// digest the registry serves it at.
+func push(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("eci-image push", flag.ContinueOnError)
+	dir := fs.String("layout", "dist/image", "OCI layout directory written by `make image`")
+	ref := fs.String("ref", "", "where to push: registry/repository:tag (default "+install.ImageRepository+":<the layout's tag>)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	fmt.Fprintf(stdout, "pushing %s ...\n", filepath.Clean(*dir))
+	pushed, digest, err := image.Push(ctx, *dir, *ref)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pushed:  %s@%s\n", pushed, digest)
 	return nil
 }
 

@@ -34,6 +34,8 @@ func TestRunRefusesMissingInputsBeforeBuilding(t *testing.T) {
 		{[]string{"--revision", "abc"}, "Version are required"},
 		{[]string{"--version", "v1", "--revision", "abc", "--source-date-epoch", "soon"}, "source date epoch"},
 		{[]string{"--version", "v1", "extra"}, "unexpected arguments"},
+		{[]string{"push", "--layout", "/nonexistent"}, "open the OCI layout /nonexistent"},
+		{[]string{"push", "extra"}, "unexpected arguments"},
 	} {
 		err := run(context.Background(), c.args, io.Discard, noenv)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -43,10 +43,10 @@ func TestToolEntriesAreVersionKeyed(t *testing.T) {
 	if k := kubectlEntry("/cache", env); k.dir() == kube.dir() || k.path("kubectl") != "/cache/kubectl-"+KubernetesVersion+"-linux-amd64-go1.26.8/kubectl" {
 		t.Errorf("kubectl path = %s: want an entry of its own, so a cached control plane is kept", k.path("kubectl"))
 	}
-	if g := goreleaserEntry("/cache", env); g.path("goreleaser") != "/cache/goreleaser-"+GoreleaserVersion+"-linux-amd64-go1.26.8/goreleaser" {
+	if g := goreleaserTool.entry("/cache", env); g.path("goreleaser") != "/cache/goreleaser-"+GoreleaserVersion+"-linux-amd64-go1.26.8/goreleaser" {
 		t.Errorf("goreleaser path = %s", g.path("goreleaser"))
 	}
-	tf := terraformEntry("/cache", env)
+	tf := terraformTool.entry("/cache", env)
 	if tf.path("terraform") != "/cache/terraform-"+TerraformVersion+"-linux-amd64-go1.26.8/terraform" {
 		t.Errorf("terraform path = %s", tf.path("terraform"))
 	}

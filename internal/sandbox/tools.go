@@ -100,18 +100,13 @@ func EnsureTools(ctx context.Context, opts ToolOptions) (*Tools, error) {
 	}
 	t.Kubectl = kubectl.path("kubectl")
 
-	tf := terraformEntry(root, env)
-	if err := ensureTerraform(ctx, p, tf); err != nil {
+	if t.Terraform, err = terraformTool.ensure(ctx, p, root, env); err != nil {
 		return nil, err
 	}
-	t.Terraform = tf.path("terraform")
-
 	if opts.Release {
-		gr := goreleaserEntry(root, env)
-		if err := ensureGoreleaser(ctx, p, gr); err != nil {
+		if t.Goreleaser, err = goreleaserTool.ensure(ctx, p, root, env); err != nil {
 			return nil, err
 		}
-		t.Goreleaser = gr.path("goreleaser")
 	}
 
 	if t.Etcd, err = ensureEtcd(ctx, p, root); err != nil {

@@ -16,6 +16,7 @@ type ECI interface {
 	DescribeRegions(ctx context.Context) (*eci.DescribeRegionsResponse, error)
 	TagResources(ctx context.Context, req *eci.TagResourcesRequest) error
 	UntagResources(ctx context.Context, req *eci.UntagResourcesRequest) error
+	DescribeContainerLog(ctx context.Context, req *eci.DescribeContainerLogRequest) (*eci.DescribeContainerLogResponse, error)
 }
 
 var _ ECI = (*eci.Client)(nil)

@@ -11,19 +11,16 @@ import (
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
 
-// kubeletAPI completes nodeutil.Provider. The kubelet HTTP API (logs, exec,
-// stats) is not served by this runtime yet — nodeutil starts no HTTP server
-// without a TLS config and handler, so these are never reached; they answer
-// with a clear error should a handler be attached before runtime/kubeletapi
-// exists.
+// kubeletAPI completes nodeutil.Provider. The kubelet HTTP API is not
+// served by this runtime yet — nodeutil starts no HTTP server without a TLS
+// config and handler, so these are never reached; they answer with a clear
+// error should a handler be attached before runtime/kubeletapi exists.
+// GetContainerLogs is the Provider's own (containerlogs.go), ready for
+// that server.
 type kubeletAPI struct{ *Provider }
 
 func notServed(what string) error {
 	return errdefs.InvalidInput(fmt.Sprintf("%s is not served by eci-vnode yet", what))
-}
-
-func (kubeletAPI) GetContainerLogs(context.Context, string, string, string, api.ContainerLogOpts) (io.ReadCloser, error) {
-	return nil, notServed("kubectl logs")
 }
 
 func (kubeletAPI) RunInContainer(context.Context, string, string, string, []string, api.AttachIO) error {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/approver"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/webhook"
 )
 
@@ -404,6 +405,18 @@ func TestNamesMatchTheWebhooksDefaults(t *testing.T) {
 		if c[0] != c[1] {
 			t.Errorf("install uses %q where the webhook defaults to %q", c[0], c[1])
 		}
+	}
+}
+
+// The approver recognises this installation's VNodes by their runtime Deployment.
+func TestTheApproverFindsTheVNodesInstallRenders(t *testing.T) {
+	if LabelNode != approver.LabelNode {
+		t.Fatalf("install labels VNode Deployments %q, the approver looks for %q", LabelNode, approver.LabelNode)
+	}
+	v := testVNode()
+	d := find[*appsv1.Deployment](t, must(t)(testRuntime().VNodeObjects(v)), "eci-vnode-"+v.Name)
+	if d.Labels[approver.LabelNode] != v.Name {
+		t.Errorf("the runtime Deployment of %s is labelled %v", v.Name, d.Labels)
 	}
 }
 

@@ -35,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return profileWebhookCommand(args[1:], stdout, stderr, os.Getenv)
 	case "render":
 		return renderCommand(args[1:], stdout, stderr, os.Getenv)
+	case "approver":
+		return approverCommand(args[1:], stdout, stderr, os.Getenv)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -51,6 +53,7 @@ func usage(w io.Writer) {
 subcommands:
   node              run the virtual kubelet of one VNode (see eci-vnode node --help)
   profile-webhook   run the eci-profile admission webhook (see eci-vnode profile-webhook --help)
+  approver          approve the kubelet certificates of this installation's VNodes (see eci-vnode approver --help)
   render            print the objects that install the runtime as YAML, for kubectl apply (see eci-vnode render --help)
   version           print the runtime version
 `)

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/eci-vnode/terraform-provider-eci/runtime/approver"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/webhook"
+)
+
+// approverCommand runs `eci-vnode approver`: it approves the kubelet certificates of the
+// VNodes installed in --namespace and denies impostors (runtime/approver).
+func approverCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	s := newSettings("eci-vnode approver")
+	fs := s.fs
+	namespace := getenv("POD_NAMESPACE")
+	if namespace == "" {
+		namespace = webhook.DefaultNamespace
+	}
+	var configFile, kubeconfig, logLevel string
+	fs.StringVar(&configFile, "config", "", "optional YAML file of settings; keys are these flag names")
+	fs.StringVar(&namespace, "namespace", namespace, "namespace of the installation whose VNodes' certificates are approved ($POD_NAMESPACE when set)")
+	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&logLevel, "log-level", "info", strings.Join(logLevels, ", "))
+	s.moreEnv["namespace"] = []string{"POD_NAMESPACE"}
+	s.moreEnv["kubeconfig"] = []string{"KUBECONFIG"}
+	if s.settle(args, "config", getenv, stdout) {
+		return 0
+	}
+	s.logLevel("log-level", logLevel)
+	// CSRs are few: the client's defaults are plenty.
+	kube := s.kubeClient("kubeconfig", kubeconfig, 5, 10)
+	if code := s.report(stderr); code != 0 {
+		return code
+	}
+	log := newLogger(stderr, logLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("starting eci-vnode approver", "version", version, "namespace", namespace)
+	if err := (&approver.Controller{Kube: kube, Namespace: namespace, Log: log}).Run(ctx); err != nil {
+		log.Error("eci-vnode approver stopped", "err", err)
+		return 1
+	}
+	return 0
+}

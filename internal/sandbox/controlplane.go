@@ -141,18 +141,22 @@ func (s *Sandbox) startScheduler(ctx context.Context) error {
 // with every controller and one service-account identity per controller, as kubeadm does.
 func (s *Sandbox) startControllerManager(ctx context.Context) error {
 	pki := s.pkiDir()
-	return s.startKubeComponent(ctx, "kube-controller-manager", s.tools.KubeControllerManager, "controller-manager",
-		"--client-ca-file="+filepath.Join(pki, "ca.crt"),
-		"--root-ca-file="+filepath.Join(pki, "ca.crt"),
-		"--service-account-private-key-file="+filepath.Join(pki, "sa.key"),
-		"--cluster-signing-cert-file="+filepath.Join(pki, "ca.crt"),
-		"--cluster-signing-key-file="+filepath.Join(pki, "ca.key"),
+	var extra []string
+	if d := s.opts.CertificateLifetime; d > 0 {
+		extra = append(extra, "--cluster-signing-duration="+d.String())
+	}
+	return s.startKubeComponent(ctx, "kube-controller-manager", s.tools.KubeControllerManager, "controller-manager", append([]string{
+		"--client-ca-file=" + filepath.Join(pki, "ca.crt"),
+		"--root-ca-file=" + filepath.Join(pki, "ca.crt"),
+		"--service-account-private-key-file=" + filepath.Join(pki, "sa.key"),
+		"--cluster-signing-cert-file=" + filepath.Join(pki, "ca.crt"),
+		"--cluster-signing-key-file=" + filepath.Join(pki, "ca.key"),
 		"--use-service-account-credentials=true",
 		"--controllers=*",
-		"--service-cluster-ip-range="+serviceCIDR,
-		"--cluster-name="+clusterName,
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--cluster-name=" + clusterName,
 		"--leader-elect=false",
-	)
+	}, extra...)...)
 }
 
 // startKubeComponent starts a control-plane component that, like the scheduler and

@@ -30,6 +30,10 @@ type Options struct {
 	// RestartBackoff is the first CrashLoopBackOff delay of a restarting container; it doubles
 	// up to five minutes, as a kubelet's does. Zero means 10s (the kubelet's value).
 	RestartBackoff time.Duration
+	// CertificateLifetime caps the lifetime of certificates kube-controller-manager signs
+	// for CSRs (--cluster-signing-duration), so a test sees a kubelet certificate rotate in
+	// a minute or two. Zero keeps its default of a year.
+	CertificateLifetime time.Duration
 	// Log receives the sandbox's own progress lines; nil discards them.
 	Log io.Writer
 	// Tools are the binaries to run; nil means EnsureTools with default options.

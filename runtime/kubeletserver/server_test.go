@@ -30,9 +30,11 @@ import (
 // VNode's runtime would against the sandbox: its serving certificate comes from the CSR
 // API (approved by runtime/approver, signed by kube-controller-manager); the API server's
 // kubelet client certificate and a token allowed nodes/proxy get through; a token without
-// that right is forbidden and an anonymous caller is unauthorized.
+// that right is forbidden and an anonymous caller is unauthorized. Certificates live
+// certLifetime here, so the server also shows it rotates its certificate while serving.
 func TestTheKubeletAPIServesOnlyAuthenticatedAndAuthorizedCallers(t *testing.T) {
-	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1})
+	const certLifetime = 90 * time.Second
+	sb := sandbox.StartForTest(t, sandbox.Options{Workers: -1, CertificateLifetime: certLifetime})
 	admin := sb.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -138,6 +140,28 @@ func TestTheKubeletAPIServesOnlyAuthenticatedAndAuthorizedCallers(t *testing.T) 
 	})
 	if code := get(nil, token(t, ctx, admin, "default", "operator")); code != http.StatusOK {
 		t.Errorf("a token allowed nodes/proxy get: HTTP %d, want 200", code)
+	}
+
+	// Rotation: a new certificate before the first expires, served without a restart.
+	first := srv.Current().Leaf
+	t.Logf("first certificate valid %s to %s", first.NotBefore.Format(time.RFC3339), first.NotAfter.Format(time.RFC3339))
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, certLifetime+30*time.Second, false, func(context.Context) (bool, error) {
+		return srv.Current().Leaf.SerialNumber.Cmp(first.SerialNumber) != 0, nil
+	}); err != nil {
+		t.Fatalf("the serving certificate was not rotated within %s: %v", certLifetime+30*time.Second, err)
+	}
+	if time.Now().After(first.NotAfter) {
+		t.Errorf("rotated only after the first certificate expired (%s)", first.NotAfter)
+	}
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	must(conn, err)
+	presented := conn.ConnectionState().PeerCertificates[0]
+	conn.Close()
+	if presented.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Errorf("the server still presents the first certificate after rotation")
+	}
+	if code := get(&kubeletClient, ""); code != http.StatusOK {
+		t.Errorf("after rotation, the API server's kubelet client: HTTP %d, want 200", code)
 	}
 }
 

@@ -267,8 +267,9 @@ func (r *logReader) read(ctx context.Context, w io.Writer, first, previous bool)
 	// from the cursor, reads that line whole; unless it is the only line:
 	// a line longer than the limit is sent cut, or the reader would never
 	// get past it.
+	var dropped string
 	if cut && len(lines) > 1 && !strings.HasSuffix(lines[len(lines)-1], "\n") {
-		lines = lines[:len(lines)-1]
+		dropped, lines = lines[len(lines)-1], lines[:len(lines)-1]
 	}
 
 	// The cursor as it was before this answer: the first atSent lines of
@@ -321,17 +322,37 @@ func (r *logReader) read(ctx context.Context, w io.Writer, first, previous bool)
 			return false, err
 		}
 	}
-	if !first && len(lines) >= logMaxTail && newLines == len(lines) && !r.gapWarned {
+	if !first && len(lines) >= logMaxTail && newLines == len(lines) {
 		// Every line of a full answer was new: more lines may have been
 		// written since the last poll than one call returns, and ECI cannot
 		// be asked for those before this answer's first.
-		r.gapWarned = true
-		r.p.log.Warn("a container log grows faster than DescribeContainerLog returns it; a follow may miss lines",
-			"namespace", r.target.namespace, "pod", r.target.pod, "container", r.target.container, "instanceID", r.target.instanceID)
+		r.warnGap("a container log grows faster than DescribeContainerLog returns it; a follow may miss lines")
+	}
+	if cut && newLines == 0 {
+		// An answer keeps the first MiB from StartTime, which has whole
+		// seconds, so a cursor in a second holding more than that cannot
+		// move: asking again brings the same lines. Go on from the next
+		// second, which may skip the rest of this one.
+		next := r.at.Truncate(time.Second).Add(time.Second)
+		// Nothing is skipped when the line left out is of a later second.
+		if at, _, ok := splitLogTimestamp(dropped); !ok || at.Before(next) {
+			r.warnGap("a container wrote more than DescribeContainerLog returns at once (1 MiB) within one second; the rest of that second may be missing")
+		}
+		r.at, r.atSent = next, 0
+		return true, nil
 	}
 	// A full first answer is simply the tail the user asked for; a full
 	// later one may have left lines behind.
 	return (cut || (!first && len(lines) >= logMaxTail)) && newLines > 0, nil
+}
+
+// warnGap logs, once per read log, that lines may be missing.
+func (r *logReader) warnGap(msg string) {
+	if r.gapWarned {
+		return
+	}
+	r.gapWarned = true
+	r.p.log.Warn(msg, "namespace", r.target.namespace, "pod", r.target.pod, "container", r.target.container, "instanceID", r.target.instanceID)
 }
 
 // splitLogTimestamp splits a line ECI stamped (Timestamps) into its time

@@ -1,8 +1,11 @@
 package node
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -330,5 +333,92 @@ func TestContainerLogsErrorsSayWhyThereIsNoLog(t *testing.T) {
 	err := get("waiting", "app")
 	if !errdefs.IsInvalidInput(err) || !strings.Contains(err.Error(), `read the log of container "app" of pod default/waiting from ECI instance eci-`) {
 		t.Fatalf("ECI refused the read: %v", err)
+	}
+}
+
+func TestContainerLogsLongerThanOneAnswerAreReadWhole(t *testing.T) {
+	// ECI returns at most 1 MiB of text a call, and StartTime has whole
+	// seconds: lines of 600 KiB, one a second, take a call each.
+	long := strings.Repeat("x", 600<<10)
+	huge := strings.Repeat("y", 1200<<10)
+	r := newRig(t, emulator.Config{Images: map[string]emulator.ImageBehaviour{
+		"registry.example/long": {Logs: []string{"start"}, LogEvery: time.Second, LogLine: long, RunFor: 2500 * time.Millisecond},
+		"registry.example/huge": {Logs: []string{"huge " + huge}, LogEvery: time.Second, LogLine: "after", RunFor: 1500 * time.Millisecond},
+	}}, nil)
+	longPod, hugePod := unitPod("long", nil), unitPod("huge", nil)
+	longPod.Spec.Containers[0].Image = "registry.example/long:1"
+	hugePod.Spec.Containers[0].Image = "registry.example/huge:1"
+	for _, pod := range []*corev1.Pod{longPod, hugePod} {
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		r.create(pod)
+	}
+	for _, pod := range []*corev1.Pod{longPod, hugePod} {
+		r.waitFor(pod, "succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	}
+	if got, want := r.logs(longPod, api.ContainerLogOpts{}), "start\n"+long+" 1\n"+long+" 2\n"; got != want {
+		t.Fatalf("a log of several answers: got %d bytes, want %d: each line whole and once", len(got), len(want))
+	}
+	// A line longer than an answer can only be sent cut; what follows it
+	// still comes.
+	got := r.logs(hugePod, api.ContainerLogOpts{})
+	first, rest, _ := strings.Cut(got, "\n")
+	if !strings.HasPrefix(first, "huge yyy") || len(first) > 1<<20 || rest != "after 1\n" {
+		t.Fatalf("a line longer than an answer: first line %d bytes, then %q", len(first), rest)
+	}
+}
+
+func TestContainerLogsThroughVirtualKubeletsHandler(t *testing.T) {
+	r := newRig(t, emulator.Config{}, nil)
+	pod := shellPod("served", "echo first; sleep 2; echo second; exit 0", corev1.RestartPolicyNever)
+	r.create(pod)
+	r.waitFor(pod, "running", running)
+	srv := httptest.NewServer(api.PodHandler(api.PodHandlerConfig{GetContainerLogs: r.p.GetContainerLogs}, false))
+	t.Cleanup(srv.Close)
+
+	resp, err := http.Get(srv.URL + "/containerLogs/default/served/app?follow=true&timestamps=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %s", resp.Status)
+	}
+	body := bufio.NewReader(resp.Body)
+	line, err := body.ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	gotFirst := time.Now()
+	line, err = body.ReadString('\n')
+	if err != nil || line != "second\n" {
+		t.Fatalf("second line %q, %v", line, err)
+	}
+	// The first line reached the client while the container was still
+	// running: the follow streams, it does not wait for the end.
+	if time.Since(gotFirst) < time.Second {
+		t.Fatalf("the lines written 2 s apart arrived %v apart; the follow is not streamed", time.Since(gotFirst))
+	}
+	if rest, err := io.ReadAll(body); err != nil || len(rest) != 0 {
+		t.Fatalf("after the last line: %q, %v; want the end of the response", rest, err)
+	}
+
+	for _, c := range []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/containerLogs/default/nowhere/app", http.StatusNotFound, "pod default/nowhere is not on this VNode"},
+		{"/containerLogs/default/served/db", http.StatusNotFound, `container "db" of pod default/served not found`},
+		{"/containerLogs/default/served/app?previous=true", http.StatusBadRequest, "has not restarted"},
+	} {
+		resp, err := http.Get(srv.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(b), c.says) {
+			t.Errorf("%s: %s %q; want %d saying %q", c.path, resp.Status, b, c.status, c.says)
+		}
 	}
 }

@@ -213,6 +213,9 @@ func (r Runtime) webhookObjects() []Object {
 	if w.LogLevel != "" {
 		args = append(args, "--log-level="+w.LogLevel)
 	}
+	if w.LogFormat != "" {
+		args = append(args, "--log-format="+w.LogFormat)
+	}
 	if w.DirectURL {
 		args = append(args, "--webhook-url-host=$(POD_IP):"+strconv.Itoa(WebhookPort))
 	}
@@ -229,6 +232,7 @@ func (r Runtime) webhookObjects() []Object {
 		// Ready once its configurations are applied, so a rollout waits for a webhook
 		// the API server can call.
 		ReadinessProbe:  httpProbe("/readyz", "metrics"),
+		LivenessProbe:   livenessProbe(),
 		Resources:       w.Resources,
 		SecurityContext: restricted(),
 	}
@@ -281,6 +285,7 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 		args = append(args, "--leader-elect")
 	}
 	flag("log-level", v.LogLevel)
+	flag("log-format", v.LogFormat)
 
 	secret := r.CredentialsSecret
 	if secret == "" {
@@ -310,12 +315,16 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	args = append(args, v.ExtraArgs...)
 
 	c := corev1.Container{
-		Name:            "eci-vnode",
-		Image:           r.Image,
-		Args:            args,
-		Env:             env,
-		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: NodeMetricsPort, Protocol: corev1.ProtocolTCP}},
-		ReadinessProbe:  httpProbe("/healthz", "metrics"),
+		Name:  "eci-vnode",
+		Image: r.Image,
+		Args:  args,
+		Env:   env,
+		Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: NodeMetricsPort, Protocol: corev1.ProtocolTCP}},
+		// Ready when it does its part: the leader once the Node is registered and
+		// its pods synced, a standby once it follows the Lease (docs/runtime.md,
+		// "Metrics and health").
+		ReadinessProbe:  httpProbe("/readyz", "metrics"),
+		LivenessProbe:   livenessProbe(),
 		Resources:       v.Resources,
 		VolumeMounts:    mounts,
 		SecurityContext: restricted(),
@@ -376,6 +385,16 @@ func httpProbe(path, port string) *corev1.Probe {
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(port)}},
 		PeriodSeconds: 10,
 	}
+}
+
+// livenessProbe restarts a runtime whose HTTP server stopped answering for a
+// minute. /livez checks nothing outside the process, so an outage of ECI or of
+// the API server never restarts it.
+func livenessProbe() *corev1.Probe {
+	p := httpProbe("/livez", "metrics")
+	p.TimeoutSeconds = 5
+	p.FailureThreshold = 6
+	return p
 }
 
 // restricted meets the Pod Security Standard "restricted": the runtime needs no

@@ -123,6 +123,8 @@ type Webhook struct {
 	Resources corev1.ResourceRequirements
 	// LogLevel: debug, info (default), warn or error.
 	LogLevel string
+	// LogFormat: text (default) or json (one JSON object a line).
+	LogFormat string
 	// FailurePolicy of the pod webhooks: Ignore (default) or Fail.
 	FailurePolicy string
 	// DirectURL makes the API server call the pod at https://$(POD_IP):9443 instead of
@@ -173,6 +175,8 @@ type VNode struct {
 	Replicas int32
 	// LogLevel: debug, info (default), warn or error.
 	LogLevel string
+	// LogFormat: text (default) or json (one JSON object a line).
+	LogFormat string
 	// Resources of the container (default requests 100m CPU, 128Mi memory).
 	Resources corev1.ResourceRequirements
 	// ExtraArgs are appended to the container's arguments (flags of `eci-vnode node`
@@ -282,6 +286,7 @@ func (r Runtime) validate(ps *Problems) {
 		ps.add("Webhook.FailurePolicy", "%q: want Ignore or Fail", w.FailurePolicy)
 	}
 	checkLogLevel(ps, "Webhook.LogLevel", w.LogLevel)
+	checkLogFormat(ps, "Webhook.LogFormat", w.LogFormat)
 	checkResources(ps, "Webhook.Resources", w.Resources)
 }
 
@@ -375,6 +380,7 @@ func (r Runtime) validateVNode(ps *Problems, v VNode) {
 		ps.add("VNode.Replicas", "%d: want 1 or more", v.Replicas)
 	}
 	checkLogLevel(ps, "VNode.LogLevel", v.LogLevel)
+	checkLogFormat(ps, "VNode.LogFormat", v.LogFormat)
 	checkResources(ps, "VNode.Resources", v.Resources)
 }
 
@@ -388,6 +394,22 @@ func checkLogLevel(ps *Problems, setting, level string) {
 		}
 	}
 	ps.add(setting, "%q is not a log level; use %s", level, strings.Join(logLevels, ", "))
+}
+
+// LogFormats are the log formats of the runtime (--log-format): text, slog's
+// key=value lines, or json, one JSON object a line.
+func LogFormats() []string { return []string{"text", "json"} }
+
+func checkLogFormat(ps *Problems, setting, format string) {
+	if format == "" {
+		return
+	}
+	for _, f := range LogFormats() {
+		if format == f {
+			return
+		}
+	}
+	ps.add(setting, "%q is not a log format; use %s", format, strings.Join(LogFormats(), " or "))
 }
 
 func checkResources(ps *Problems, setting string, r corev1.ResourceRequirements) {

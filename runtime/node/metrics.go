@@ -2,8 +2,10 @@ package node
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
@@ -25,6 +27,11 @@ type Metrics struct {
 	eciLatency    *prometheus.HistogramVec // action
 	eciHealthy    prometheus.Gauge         //
 	retags        *prometheus.CounterVec   // call, result
+	throttles     *prometheus.CounterVec   // action
+	podPhases     *prometheus.GaugeVec     // phase
+	statusLag     prometheus.Histogram     //
+	leader        prometheus.Gauge         //
+	queues        *queueDepths             // queue
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -45,6 +52,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		eciLatency:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "eci_vnode_eci_api_latency_seconds", Help: "ECI API attempt latency.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"action"}),
 		eciHealthy:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_eci_healthy", Help: "1 while the node condition ECIAPIReachable is True, else 0."}),
 		retags:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_instance_retags_total", Help: "Running instances re-tagged to the VNode's tags, by call (tag: TagResources, untag: UntagResources) and result (ok, error)."}, []string{"call", "result"}),
+		throttles:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_eci_throttles_total", Help: "ECI API attempts refused by ECI's flow control (error codes Throttling*), by action; each is retried with back-off."}, []string{"action"}),
+		podPhases:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "eci_vnode_pods_by_phase", Help: "Pods tracked by this VNode, by the phase the runtime reports (Pending, Running, Succeeded, Failed, Unknown)."}, []string{"phase"}),
+		statusLag:     prometheus.NewHistogram(prometheus.HistogramOpts{Name: "eci_vnode_pod_status_sync_lag_seconds", Help: "From the status round that saw an instance change to the pod's new status written to the API server.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+		leader:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_leader", Help: "1 while this replica runs the VNode (it holds the Lease, or leader election is off), 0 while it stands by."}),
+		queues:        newQueueDepths(),
 	}
 	// Re-tags are rare (a change of the VNode's tags), so their series are
 	// created at zero: a dashboard or alert on them has data before the
@@ -54,9 +66,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.retags.WithLabelValues(call, result)
 		}
 	}
+	// The same for every label value known in advance: the actions of the
+	// ECI interface, the pod states and phases. A rate() or an alert over
+	// them then has a series from the first scrape.
+	for _, action := range eciActions {
+		m.throttles.WithLabelValues(action)
+	}
+	for _, s := range stateNames {
+		m.trackedPods.WithLabelValues(s)
+	}
+	for _, ph := range podPhases {
+		m.podPhases.WithLabelValues(string(ph))
+	}
 	if reg != nil {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
-			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags)
+			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags,
+			m.throttles, m.podPhases, m.statusLag, m.leader, m.queues)
 	}
 	return m
 }
@@ -73,5 +98,78 @@ func (m *Metrics) ObserveAttempt(e eci.AttemptEvent) {
 		}
 	}
 	m.eciCalls.WithLabelValues(e.Action, result).Inc()
+	if e.Err != nil && e.Class == eci.ClassThrottled {
+		m.throttles.WithLabelValues(e.Action).Inc()
+	}
 	m.eciLatency.WithLabelValues(e.Action).Observe(e.Duration.Seconds())
+}
+
+// eciActions are the ECI actions the runtime calls (the methods of ECI).
+var eciActions = []string{
+	"CreateContainerGroup", "DeleteContainerGroup", actionDescribeContainerGroups, actionDescribeContainerGroupStatus,
+	"DescribeRegions", "TagResources", "UntagResources",
+}
+
+// podPhases are the phases eci_vnode_pods_by_phase counts.
+var podPhases = []corev1.PodPhase{corev1.PodPending, corev1.PodRunning, corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown}
+
+// queueDepths is eci_vnode_queue_depth{queue}: the items waiting in each
+// work queue of the runtime, read at every scrape. The queues come and go
+// with the node (a standby has none), so they are looked up by name when
+// scraped; a queue without a source reads 0, so every series exists from
+// the first scrape.
+type queueDepths struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	src  map[string]func() int
+}
+
+// Queue names, as in eci_vnode_queue_depth{queue}: the runtime's own
+// queues, then virtual-kubelet's pod controller's.
+const (
+	queueCreate          = "eci-create"
+	queueStatus          = "eci-pod-status"
+	queueVKSyncPods      = "vk-sync-pods-from-kubernetes"
+	queueVKDeletePods    = "vk-delete-pods-from-kubernetes"
+	queueVKSyncPodStatus = "vk-sync-pod-status-from-provider"
+)
+
+var queueNames = []string{queueCreate, queueStatus, queueVKSyncPods, queueVKDeletePods, queueVKSyncPodStatus}
+
+func newQueueDepths() *queueDepths {
+	return &queueDepths{
+		desc: prometheus.NewDesc("eci_vnode_queue_depth",
+			"Items waiting in a work queue of the runtime (not counting items being worked on), by queue: eci-create (instance creations), eci-pod-status (pod status writes) and virtual-kubelet's vk-sync-pods-from-kubernetes, vk-delete-pods-from-kubernetes, vk-sync-pod-status-from-provider.",
+			[]string{"queue"}, nil),
+		src: map[string]func() int{},
+	}
+}
+
+// set makes depth the source of queue name's depth (nil: none).
+func (q *queueDepths) set(name string, depth func() int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if depth == nil {
+		delete(q.src, name)
+		return
+	}
+	q.src[name] = depth
+}
+
+func (q *queueDepths) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
+
+func (q *queueDepths) Collect(ch chan<- prometheus.Metric) {
+	q.mu.Lock()
+	src := make(map[string]func() int, len(q.src))
+	for k, v := range q.src {
+		src[k] = v
+	}
+	q.mu.Unlock()
+	for _, name := range queueNames {
+		var n int
+		if f := src[name]; f != nil {
+			n = f()
+		}
+		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(n), name)
+	}
 }

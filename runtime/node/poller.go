@@ -358,6 +358,7 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 		missing   []*tracked
 		eventsOut []pendingEvent
 		counts    = map[string]float64{}
+		phases    = map[corev1.PodPhase]float64{}
 	)
 	p.mu.Lock()
 	known := map[string]bool{}
@@ -408,13 +409,28 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 				p.metrics.timeToRunning.Observe(now.Sub(t.pod.CreationTimestamp.Time).Seconds())
 			}
 			t.pod.Status = *st
+			if t.seenAt.IsZero() {
+				t.seenAt = now
+			}
 			changed = append(changed, t.pod.UID)
+		}
+	}
+	if complete {
+		for _, t := range p.byUID {
+			ph := t.pod.Status.Phase
+			if ph == "" {
+				ph = corev1.PodPending // as the API server defaults it
+			}
+			phases[ph]++
 		}
 	}
 	p.mu.Unlock()
 	if complete {
 		for _, s := range stateNames {
 			p.metrics.trackedPods.WithLabelValues(s).Set(counts[s])
+		}
+		for _, ph := range podPhases {
+			p.metrics.podPhases.WithLabelValues(string(ph)).Set(phases[ph])
 		}
 	}
 

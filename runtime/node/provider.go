@@ -63,6 +63,10 @@ type tracked struct {
 	// written are the conditions last written, for their transition times
 	// while the informer has not caught up with the write.
 	written map[corev1.PodConditionType]corev1.PodCondition
+	// seenAt is when a status round first saw an instance change that the
+	// pod's status in the API server does not show yet (zero: none), for
+	// eci_vnode_pod_status_sync_lag_seconds.
+	seenAt time.Time
 }
 
 // addAnnotations queues annotations for the status writer to write back.
@@ -171,7 +175,7 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 	for action := range readActions {
 		d.Metrics.readBudget.WithLabelValues(action).Set(cfg.readBudget(action))
 	}
-	return &Provider{
+	p := &Provider{
 		cfg:         cfg,
 		eci:         d.ECI,
 		vnode:       cfg.vnode(),
@@ -182,7 +186,7 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 		log:         d.Log,
 		metrics:     d.Metrics,
 		now:         time.Now,
-		queue:       workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "eci-create"}),
+		queue:       workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: queueCreate}),
 		statusQueue: newStatusQueue(),
 		poke:        make(chan struct{}, 1),
 		readSoon:    map[string]bool{},
@@ -193,6 +197,9 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 		inventory:   make(chan struct{}),
 		synced:      d.PodsSynced,
 	}
+	d.Metrics.queues.set(queueCreate, p.queue.Len)
+	d.Metrics.queues.set(queueStatus, p.statusQueue.Len)
+	return p
 }
 
 func podKey(namespace, name string) string { return namespace + "/" + name }

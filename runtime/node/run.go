@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/eci-vnode/terraform-provider-eci/runtime/healthz"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
@@ -40,7 +41,8 @@ type RunOptions struct {
 	ECI     ECI
 	Version string
 	Log     *slog.Logger
-	// MetricsAddr serves /metrics and /healthz ("" disables it).
+	// MetricsAddr serves /metrics, /livez, /healthz and /readyz ("" disables
+	// it); see readiness for what /readyz checks.
 	MetricsAddr string
 	// Registry receives the metrics; nil creates one.
 	Registry *prometheus.Registry
@@ -78,26 +80,34 @@ func Run(ctx context.Context, cfg Config, o RunOptions) error {
 	if metrics == nil {
 		metrics = NewMetrics(reg)
 	}
+	ready := &readiness{elect: o.LeaderElect, identity: o.Identity,
+		lease: o.LeaderElectionNamespace + "/" + leaseName(cfg.NodeName)}
 	if o.MetricsAddr != "" {
-		stop, err := serveMetrics(o.MetricsAddr, reg, o.Log)
+		stop, err := serveMetrics(o.MetricsAddr, reg, ready, o.Log)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
 	if !o.LeaderElect {
-		return runNode(ctx, cfg, o, metrics)
+		metrics.leader.Set(1)
+		defer metrics.leader.Set(0)
+		return runNode(ctx, cfg, o, metrics, ready)
 	}
-	return runElected(ctx, cfg, o, metrics)
+	return runElected(ctx, cfg, o, metrics, ready)
 }
 
+// leaseName is the name of the Lease the replicas of a VNode elect their
+// leader on.
+func leaseName(nodeName string) string { return "eci-vnode-" + nodeName }
+
 // runElected runs the node only while this replica holds the VNode's Lease.
-func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) error {
+func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, ready *readiness) error {
 	if o.LeaderElectionNamespace == "" || o.Identity == "" {
 		return errors.New("leader election needs a namespace and an identity (--leader-elect-namespace, POD_NAME)")
 	}
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: o.LeaderElectionNamespace, Name: "eci-vnode-" + cfg.NodeName},
+		LeaseMeta:  metav1.ObjectMeta{Namespace: o.LeaderElectionNamespace, Name: leaseName(cfg.NodeName)},
 		Client:     o.Kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
 	}
@@ -114,20 +124,25 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics)
 		RenewDeadline:   10 * time.Second,
 		RetryPeriod:     2 * time.Second,
 		ReleaseOnCancel: true,
-		Name:            "eci-vnode-" + cfg.NodeName,
+		Name:            leaseName(cfg.NodeName),
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				started.Store(true)
+				ready.leading.Store(true)
+				metrics.leader.Set(1)
 				o.Log.Info("leading: this replica runs the VNode", "node", cfg.NodeName, "identity", o.Identity)
-				result <- runNode(ctx, cfg, o, metrics)
+				result <- runNode(ctx, cfg, o, metrics, ready)
 				cancel()
 			},
 			OnStoppedLeading: func() {
+				ready.leading.Store(false)
+				metrics.leader.Set(0)
 				if ctx.Err() == nil {
 					lost.Store(true)
 				}
 			},
 			OnNewLeader: func(id string) {
+				ready.observeLeader(id)
 				if id != o.Identity {
 					o.Log.Info("standing by: another replica runs the VNode", "node", cfg.NodeName, "leader", id)
 				}
@@ -146,7 +161,7 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics)
 }
 
 // runNode registers the node and runs the pod lifecycle until ctx ends.
-func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) error {
+func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, ready *readiness) error {
 	ctx = vklog.WithLogger(ctx, vkslog.FromSlog(o.Log))
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Kube.CoreV1().Events("")})
@@ -216,6 +231,13 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics) er
 	if err != nil {
 		return fmt.Errorf("set up VNode %s: %w", cfg.NodeName, err)
 	}
+	ready.node.Store(n)
+	// virtual-kubelet's pod controller keeps its queues to itself but
+	// tells their length.
+	pc := n.PodController()
+	metrics.queues.set(queueVKSyncPods, pc.SyncPodsFromKubernetesQueueUnprocessedLen)
+	metrics.queues.set(queueVKDeletePods, pc.DeletePodsFromKubernetesQueueUnprocessedLen)
+	metrics.queues.set(queueVKSyncPodStatus, pc.SyncPodStatusFromProviderQueueUnprocessedLen)
 	if o.OnProvider != nil {
 		o.OnProvider(prov)
 	}
@@ -344,14 +366,16 @@ func (r withoutMisleadingEvents) Eventf(obj runtime.Object, typ, reason, format 
 	r.EventRecorder.Eventf(obj, typ, reason, format, args...)
 }
 
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+// serveMetrics serves /metrics and the health endpoints on addr (see
+// package healthz); stop shuts it down.
+func serveMetrics(addr string, reg *prometheus.Registry, ready *readiness, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	healthz.Install(mux, ready.checks()...)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("serving metrics", "addr", ln.Addr().String())

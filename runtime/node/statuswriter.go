@@ -43,7 +43,7 @@ var ownedConditions = map[corev1.PodConditionType]bool{
 // newStatusQueue is the queue of pods whose status should be written.
 func newStatusQueue() workqueue.TypedRateLimitingInterface[types.UID] {
 	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](100*time.Millisecond, 30*time.Second)
-	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "eci-pod-status"})
+	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: queueStatus})
 }
 
 // publish asks for the status of these pods to be written. It never blocks.
@@ -82,7 +82,21 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 	ns, name := t.pod.Namespace, t.pod.Name
 	want := t.pod.Status.DeepCopy()
 	finished := t.state == stateFinished
+	seenAt := t.seenAt
+	t.seenAt = time.Time{}
 	p.mu.Unlock()
+	// A write that fails leaves the change unwritten: its lag goes on.
+	written := false
+	defer func() {
+		if written || seenAt.IsZero() {
+			return
+		}
+		p.mu.Lock()
+		if t.seenAt.IsZero() {
+			t.seenAt = seenAt
+		}
+		p.mu.Unlock()
+	}()
 
 	live, err := p.livePod(ns, name)
 	switch {
@@ -127,10 +141,14 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 				return fmt.Errorf("patch status of pod %s/%s: %w", ns, name, err)
 			}
 			p.metrics.statusWrites.WithLabelValues("written").Inc()
+			if !seenAt.IsZero() {
+				p.metrics.statusLag.Observe(p.now().Sub(seenAt).Seconds())
+			}
 		}
 	} else {
 		p.metrics.statusWrites.WithLabelValues("unchanged").Inc()
 	}
+	written = true
 	if finished {
 		p.forgetFinished(t)
 		p.removeObject(ctx, live)

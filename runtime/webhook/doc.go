@@ -130,14 +130,16 @@
 //	--failure-policy      Ignore (default) or Fail, for the pod webhooks
 //	--timeout-seconds     1 to 5 (default 5)
 //	--deletion-cost       pod-deletion-cost of pods on VNodes (default -100), or off
-//	--metrics-addr        /metrics, /healthz, /readyz over HTTP (default $POD_IP:8080), or off
+//	--metrics-addr        /metrics, /livez, /healthz, /readyz over HTTP (default $POD_IP:8080), or off
 //	--kubeconfig          default: in-cluster configuration
 //	--kube-api-qps, --kube-api-burst, --cert-validity, --ca-validity, --resync-period
 //	--log-level           debug, info, warn or error
+//	--log-format          text (default: logfmt-style key=value) or json (one JSON object a line)
 //	--config              YAML file of the settings above
 //
-// /healthz and /readyz (ready once the configurations are applied) are served on the
-// webhook port too, for probes.
+// /livez and /healthz (liveness: "ok" while it serves) and /readyz (ready once the
+// configurations are applied; the body lists the check, as kube-apiserver's
+// /readyz?verbose does) are served on the webhook port too, for probes.
 //
 // # Permissions
 //

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/healthz"
 )
 
 // EventComponent is the source of the webhook's Events.
@@ -269,18 +270,22 @@ func (s *Server) mux() *http.ServeMux {
 	mux.Handle(PathValidatePods, h.serve("Pod", "validating", h.validatePod))
 	mux.Handle(PathValidateServices, h.serve("Service", "validating", h.validateService))
 	mux.Handle(PathValidateDaemonSets, h.serve("DaemonSet", "validating", h.validateDaemonSet))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.HandleFunc("/readyz", s.readyz)
+	healthz.Install(mux, s.readyChecks()...)
 	return mux
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	select {
-	case <-s.ready:
-		_, _ = w.Write([]byte("ok"))
-	default:
-		http.Error(w, "webhook configurations not applied yet", http.StatusServiceUnavailable)
-	}
+// readyChecks are what /readyz checks: the webhook is ready once it has
+// written its webhook configurations with its CA, so the API server can
+// call it.
+func (s *Server) readyChecks() []healthz.Check {
+	return []healthz.Check{{Name: "webhook-configurations", Run: func() (bool, string) {
+		select {
+		case <-s.ready:
+			return true, "applied with the webhook's CA"
+		default:
+			return false, "not applied yet"
+		}
+	}}}
 }
 
 func (s *Server) kickApply() {
@@ -331,7 +336,7 @@ func (s *Server) applyLoop(ctx context.Context) {
 	}
 }
 
-// serveMetrics serves /metrics, /healthz and /readyz on addr; stop shuts it down.
+// serveMetrics serves /metrics, /livez, /healthz and /readyz on addr; stop shuts it down.
 func (s *Server) serveMetrics(addr string) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -339,8 +344,7 @@ func (s *Server) serveMetrics(addr string) (stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.HandleFunc("/readyz", s.readyz)
+	healthz.Install(mux, s.readyChecks()...)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
@@ -34,7 +35,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		tags, labels, capacity           mapFlag
 		configFile, kubeconfig, credsDir string
 		endpoint, scheme, metricsAddr    string
-		logLevel, leNamespace            string
+		logLevel, logFormat, leNamespace string
 		leaderElect                      bool
 		kubeQPS                          float64
 		kubeBurst                        int
@@ -74,10 +75,11 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.StringVar(&endpoint, "eci-endpoint", "", "ECI API endpoint (default eci.<region>.aliyuncs.com)")
 	fs.StringVar(&scheme, "eci-scheme", "HTTPS", "HTTPS or HTTP")
 	fs.StringVar(&credsDir, "credentials-dir", "", "directory of a mounted Secret with files access-key-id, access-key-secret and optionally security-token, re-read when they change (default: the ALIBABA_CLOUD_* environment variables, read once)")
-	fs.StringVar(&metricsAddr, "metrics-addr", "", "address for /metrics and /healthz (default $POD_IP:10255, or :10255)")
+	fs.StringVar(&metricsAddr, "metrics-addr", "", "address for /metrics, /livez, /healthz and /readyz (default $POD_IP:10255, or :10255)")
 	fs.BoolVar(&leaderElect, "leader-elect", false, "run active/standby with other replicas of this VNode")
 	fs.StringVar(&leNamespace, "leader-elect-namespace", getenv("POD_NAMESPACE"), "namespace of the leader Lease (default $POD_NAMESPACE)")
 	fs.StringVar(&logLevel, "log-level", "info", strings.Join(logLevels, ", "))
+	fs.StringVar(&logFormat, "log-format", "text", "text (key=value lines) or json (one JSON object a line)")
 	s.moreEnv["node-name"] = []string{"NODE_NAME"}
 	s.moreEnv["region"] = []string{"ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"}
 	s.moreEnv["node-ip"] = []string{"POD_IP"}
@@ -102,6 +104,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	}
 	cfg.SpotPriceLimit = s.spot("spot-strategy", cfg.SpotStrategy, "spot-price-limit", spotPriceLimit)
 	s.logLevel("log-level", logLevel)
+	s.logFormat("log-format", logFormat)
 	s.positive("status-poll-fast", cfg.StatusPollFast)
 	s.positive("status-poll-slow", cfg.StatusPollSlow)
 	s.positive("orphan-grace-period", cfg.OrphanGracePeriod)
@@ -141,7 +144,11 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		return code
 	}
 
-	log := newLogger(stderr, logLevel)
+	log := newLogger(stderr, logLevel, logFormat)
+	// client-go (leader election, informers, the event broadcaster) logs
+	// through klog: sent through the same logger, its records have the same
+	// format, so a JSON log stays one JSON object a line.
+	klog.SetSlogLogger(log)
 	if fc, ok := creds.(*eci.FileCredentialSource); ok {
 		fc.OnReload(func(cr eci.Credentials, err error) {
 			if err != nil {

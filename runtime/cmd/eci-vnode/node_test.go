@@ -196,7 +196,7 @@ func (e stackError) Format(f fmt.State, verb rune) {
 
 func TestLogRecordsAreOneLineWithoutStackTraces(t *testing.T) {
 	var buf bytes.Buffer
-	log := newLogger(&buf, "info")
+	log := newLogger(&buf, "info", "text")
 	log.With("error", stackError{}).Error("failed to sync pod\nin the provider", "detail", "SDK.ServerError\nErrorCode: Throttling\nRequestId: R-1")
 	out := strings.TrimSuffix(buf.String(), "\n")
 	if strings.Contains(out, "\n") || strings.Contains(out, `\n`) || strings.Contains(out, "pod.go:123") {

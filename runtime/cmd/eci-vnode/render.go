@@ -45,6 +45,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs.IntVar(&webhookReplicas, "webhook-replicas", 1, "replicas of the webhook")
 	fs.StringVar(&r.Webhook.FailurePolicy, "webhook-failure-policy", "", "Ignore (default) or Fail")
 	fs.StringVar(&r.Webhook.LogLevel, "webhook-log-level", "", "webhook log level: "+strings.Join(logLevels, ", "))
+	fs.StringVar(&r.Webhook.LogFormat, "webhook-log-format", "", "webhook log format: "+strings.Join(install.LogFormats(), " or ")+" (the runtime's default: text)")
 	fs.BoolVar(&r.Webhook.DirectURL, "webhook-direct-url", false, "the API server calls the webhook pod's IP instead of its Service (one replica)")
 	fs.Var(&vnodes, "vnodes", "comma-separated names of the VNodes to render, each with the settings below")
 	fs.Var(&zones, "zones", "comma-separated zone IDs for instances")
@@ -66,6 +67,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs.DurationVar(&pollSlow, "status-poll-slow", 0, "how often every instance is listed (0: the runtime's default)")
 	fs.Float64Var(&v.ECIReadShare, "eci-read-share", 0, "share of the account's ECI read quotas per VNode (0: the runtime's default)")
 	fs.StringVar(&v.LogLevel, "log-level", "", "VNode log level: "+strings.Join(logLevels, ", "))
+	fs.StringVar(&v.LogFormat, "log-format", "", "VNode log format: "+strings.Join(install.LogFormats(), " or ")+" (the runtime's default: text)")
 	s.moreEnv["region"] = []string{"ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"}
 
 	if s.settle(args, "config", getenv, stdout) {
@@ -144,6 +146,7 @@ var renderFlags = map[string]string{
 	"Webhook.Replicas":       "webhook-replicas",
 	"Webhook.FailurePolicy":  "webhook-failure-policy",
 	"Webhook.LogLevel":       "webhook-log-level",
+	"Webhook.LogFormat":      "webhook-log-format",
 	"VNode.Name":             "vnodes",
 	"VNode.ZoneIDs":          "zones",
 	"VNode.VSwitchIDs":       "vswitch-ids",
@@ -160,6 +163,7 @@ var renderFlags = map[string]string{
 	"VNode.ECIReadShare":     "eci-read-share",
 	"VNode.Replicas":         "replicas",
 	"VNode.LogLevel":         "log-level",
+	"VNode.LogFormat":        "log-format",
 }
 
 // includeInstall records the problems install found, each under the flag of its

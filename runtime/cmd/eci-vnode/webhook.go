@@ -12,6 +12,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/eci-vnode/terraform-provider-eci/runtime/webhook"
 )
@@ -36,6 +37,7 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	var (
 		o                                webhook.Options
 		configFile, kubeconfig, logLevel string
+		logFormat                        string
 		failurePolicy, deletionCost      string
 		timeoutSeconds, servicePort      int
 		kubeQPS                          float64
@@ -61,6 +63,7 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	fs.DurationVar(&caValidity, "ca-validity", 5*365*24*time.Hour, "lifetime of the webhook's CA; renewed at 80%")
 	fs.DurationVar(&resync, "resync-period", 10*time.Minute, "how often the webhook configurations are re-applied and certificates re-checked")
 	fs.StringVar(&logLevel, "log-level", "info", strings.Join(logLevels, ", "))
+	fs.StringVar(&logFormat, "log-format", "text", "text (key=value lines) or json (one JSON object a line)")
 	s.moreEnv["namespace"] = []string{"POD_NAMESPACE"}
 	s.moreEnv["listen"] = []string{"POD_IP"}
 	s.moreEnv["metrics-addr"] = []string{"POD_IP"}
@@ -110,12 +113,17 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	}
 	s.atLeast("kube-api-burst", kubeBurst, 1)
 	s.logLevel("log-level", logLevel)
+	s.logFormat("log-format", logFormat)
 	kube := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
 	if code := s.report(stderr); code != 0 {
 		return code
 	}
 
-	log := newLogger(stderr, logLevel)
+	log := newLogger(stderr, logLevel, logFormat)
+	// client-go (leader election, informers, the event broadcaster) logs
+	// through klog: sent through the same logger, its records have the same
+	// format, so a JSON log stays one JSON object a line.
+	klog.SetSlogLogger(log)
 	o.Kube, o.Log = kube, log
 	srv, err := webhook.New(o)
 	if err != nil {

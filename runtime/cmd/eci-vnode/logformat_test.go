@@ -47,7 +47,7 @@ func TestLogFormatIsASettingLikeTheOthers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		cmd  func(args []string, stdout, stderr *bytes.Buffer, getenv func(string) string) int
-	}{{"node", nodeCmd}, {"profile-webhook", webhookCmd}} {
+	}{{"node", nodeCmd}, {"profile-webhook", webhookCmd}, {"approver", approverCmd}} {
 		t.Run(tc.name+" refuses an unknown format from the flag, the environment or the config file", func(t *testing.T) {
 			args, env := validNodeArgs(t)
 			if tc.name != "node" {
@@ -80,4 +80,8 @@ func TestLogFormatIsASettingLikeTheOthers(t *testing.T) {
 			}
 		})
 	}
+}
+
+func approverCmd(args []string, stdout, stderr *bytes.Buffer, getenv func(string) string) int {
+	return approverCommand(args, stdout, stderr, getenv)
 }

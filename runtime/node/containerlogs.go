@@ -134,7 +134,7 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 		}
 		return io.NopCloser(&first), nil
 	}
-	return r.follow(ctx, first.Bytes(), run), nil
+	return r.follow(ctx, first.Bytes(), more, run), nil
 }
 
 // logTarget finds the pod's instance and the container's last known state,
@@ -389,7 +389,7 @@ func (r *logReader) describeError(ctx context.Context, err error) error {
 // follow streams the log from the cursor on: first, then whatever each poll
 // brings, until the run that was followed has ended and its last lines are
 // sent, LimitBytes is reached, ctx ends, or the reader is closed.
-func (r *logReader) follow(ctx context.Context, first []byte, run containerRun) io.ReadCloser {
+func (r *logReader) follow(ctx context.Context, first []byte, more bool, run containerRun) io.ReadCloser {
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	s := &logStream{pr: pr, cancel: cancel, done: make(chan struct{})}
@@ -400,7 +400,7 @@ func (r *logReader) follow(ctx context.Context, first []byte, run containerRun) 
 	go func() {
 		defer close(s.done)
 		defer stopWrite()
-		err := r.poll(ctx, pw, first, run)
+		err := r.poll(ctx, pw, first, more, run)
 		_ = pw.CloseWithError(err)
 	}()
 	return s
@@ -409,11 +409,14 @@ func (r *logReader) follow(ctx context.Context, first []byte, run containerRun) 
 // poll is the follow loop. It reads the container's state, as the runtime
 // last read it from ECI, before each call: a call made after the run was
 // seen to end returns all its lines, so the loop ends after that call.
-func (r *logReader) poll(ctx context.Context, w io.Writer, first []byte, started containerRun) error {
+func (r *logReader) poll(ctx context.Context, w io.Writer, first []byte, more bool, started containerRun) error {
 	if _, err := w.Write(first); err != nil {
 		return nil // the reader is gone
 	}
 	wait, failures := logPollMin, 0
+	if more {
+		wait = 0 // the first answer was cut: the rest is there already
+	}
 	for {
 		if wait > 0 {
 			timer := time.NewTimer(wait)

@@ -341,12 +341,24 @@ func TestContainerLogsLongerThanOneAnswerAreReadWhole(t *testing.T) {
 		"registry.example/long": {Logs: []string{"start"}, LogEvery: time.Second, LogLine: long, RunFor: 2500 * time.Millisecond},
 		"registry.example/huge": {Logs: []string{"huge " + huge}, LogEvery: time.Second, LogLine: "after", RunFor: 1500 * time.Millisecond},
 	}}, nil)
-	longPod, hugePod := unitPod("long", nil), unitPod("huge", nil)
+	longPod, hugePod, followed := unitPod("long", nil), unitPod("huge", nil), unitPod("long-followed", nil)
 	longPod.Spec.Containers[0].Image = "registry.example/long:1"
 	hugePod.Spec.Containers[0].Image = "registry.example/huge:1"
-	for _, pod := range []*corev1.Pod{longPod, hugePod} {
+	followed.Spec.Containers[0].Image = "registry.example/long:1"
+	for _, pod := range []*corev1.Pod{longPod, hugePod, followed} {
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 		r.create(pod)
+	}
+	// Followed from its start, the long lines arrive one per poll.
+	r.waitFor(followed, "running", running)
+	rc, err := r.p.GetContainerLogs(context.Background(), followed.Namespace, followed.Name, "app", api.ContainerLogOpts{Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if want := "start\n" + long + " 1\n" + long + " 2\n"; err != nil || string(b) != want {
+		t.Fatalf("followed a log of long lines: %d bytes, %v; want %d bytes, each line whole and once", len(b), err, len(want))
 	}
 	for _, pod := range []*corev1.Pod{longPod, hugePod} {
 		r.waitFor(pod, "succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })

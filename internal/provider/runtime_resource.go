@@ -65,6 +65,7 @@ type runtimeResourceModel struct {
 	WebhookReplicas   types.Int64                `tfsdk:"webhook_replicas"`
 	WebhookResources  *resourceRequirementsModel `tfsdk:"webhook_resources"`
 	LogLevel          types.String               `tfsdk:"log_level"`
+	LogFormat         types.String               `tfsdk:"log_format"`
 	FailurePolicy     types.String               `tfsdk:"webhook_failure_policy"`
 	WebhookDirectURL  types.Bool                 `tfsdk:"webhook_direct_url"`
 	Timeouts          timeouts.Value             `tfsdk:"timeouts"`
@@ -170,6 +171,12 @@ func (r *runtimeResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Default:             stringdefault.StaticString("info"),
 				MarkdownDescription: "Log level of the webhook: `debug`, `info` (default), `warn` or `error`. Updated in place.",
 			},
+			"log_format": schema.StringAttribute{
+				Optional: true, Computed: true,
+				Default: stringdefault.StaticString("text"),
+				MarkdownDescription: "Log format of the webhook: `text` (default; `key=value` lines) or `json` (one JSON object " +
+					"a line, for log pipelines that parse JSON). Updated in place.",
+			},
 			"webhook_failure_policy": schema.StringAttribute{
 				Optional: true, Computed: true,
 				Default: stringdefault.StaticString("Ignore"),
@@ -238,6 +245,7 @@ var runtimeAttrs = map[string]path.Path{
 	"Webhook.Replicas":      path.Root("webhook_replicas"),
 	"Webhook.Resources":     path.Root("webhook_resources"),
 	"Webhook.LogLevel":      path.Root("log_level"),
+	"Webhook.LogFormat":     path.Root("log_format"),
 	"Webhook.FailurePolicy": path.Root("webhook_failure_policy"),
 }
 
@@ -322,7 +330,7 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 
 func (m runtimeResourceModel) knownForValidation() bool {
 	return !m.Image.IsUnknown() && !m.Namespace.IsUnknown() && !m.ClusterName.IsUnknown() && !m.CredentialsSecret.IsUnknown() &&
-		!m.CredentialsAs.IsUnknown() && !m.WebhookReplicas.IsUnknown() && !m.LogLevel.IsUnknown() && !m.FailurePolicy.IsUnknown() &&
+		!m.CredentialsAs.IsUnknown() && !m.WebhookReplicas.IsUnknown() && !m.LogLevel.IsUnknown() && !m.LogFormat.IsUnknown() && !m.FailurePolicy.IsUnknown() &&
 		!m.Region.IsUnknown()
 }
 
@@ -347,6 +355,7 @@ func (m runtimeResourceModel) runtime(creds *eci.Credentials) (install.Runtime, 
 			Replicas:      int32(m.WebhookReplicas.ValueInt64()),
 			Resources:     res,
 			LogLevel:      m.LogLevel.ValueString(),
+			LogFormat:     m.LogFormat.ValueString(),
 			FailurePolicy: m.FailurePolicy.ValueString(),
 			DirectURL:     m.WebhookDirectURL.ValueBool(),
 		},
@@ -579,6 +588,7 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	m.Image = types.StringValue(c.Image)
 	m.WebhookReplicas = types.Int64Value(int64(ptrOr(dep.Spec.Replicas, 1)))
 	m.LogLevel = types.StringValue(flagValue(c.Args, "log-level", "info"))
+	m.LogFormat = types.StringValue(flagValue(c.Args, "log-format", "text"))
 	m.FailurePolicy = types.StringValue(flagValue(c.Args, "failure-policy", "Ignore"))
 	m.WebhookDirectURL = types.BoolValue(flagValue(c.Args, "webhook-url-host", "") != "")
 	// webhook_resources: keep what state says while the container has it, so

@@ -445,10 +445,11 @@ resource "eci_runtime" "x" {
   cluster_name = "c"
   namespace    = "Not_A_Label"
   log_level    = "loud"
+  log_format   = "yaml"
 }
 `,
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)Invalid namespace.*Invalid log_level.*"loud" is not a log level`),
+				ExpectError: regexp.MustCompile(`(?s)Invalid namespace.*Invalid log_level.*"loud" is not a log level.*Invalid log_format.*"yaml" is not a log format; use text or json`),
 			},
 			{
 				Config: prov + `

@@ -80,6 +80,7 @@ type vnodeResourceModel struct {
 	ClusterDNS          types.List     `tfsdk:"cluster_dns"`
 	ClusterDomain       types.String   `tfsdk:"cluster_domain"`
 	Replicas            types.Int64    `tfsdk:"replicas"`
+	LogFormat           types.String   `tfsdk:"log_format"`
 	ID                  types.String   `tfsdk:"id"`
 	NodeName            types.String   `tfsdk:"node_name"`
 	Image               types.String   `tfsdk:"image"`
@@ -195,6 +196,12 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Replicas of the VNode's runtime; above 1 they run active/standby by leader election. " +
 					"Default `1`. Updated in place.",
 			},
+			"log_format": schema.StringAttribute{
+				Optional: true, Computed: true,
+				Default: stringdefault.StaticString("text"),
+				MarkdownDescription: "Log format of the VNode's runtime: `text` (default; `key=value` lines) or `json` (one " +
+					"JSON object a line, for log pipelines that parse JSON). Updated in place: the runtime restarts.",
+			},
 			// Computed.
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -263,6 +270,7 @@ var vnodeAttrs = map[string]path.Path{
 	"VNode.Tags":            path.Root("tags"),
 	"VNode.ClusterDNS":      path.Root("cluster_dns"),
 	"VNode.Replicas":        path.Root("replicas"),
+	"VNode.LogFormat":       path.Root("log_format"),
 }
 
 var (
@@ -342,7 +350,7 @@ func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
 		a.Labels.Equal(b.Labels) && a.Tags.Equal(b.Tags) && a.ClusterDNS.Equal(b.ClusterDNS) &&
 		a.ClusterDomain.Equal(b.ClusterDomain) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll) &&
 		a.Taints.Equal(b.Taints) && a.SpotStrategy.Equal(b.SpotStrategy) && a.SpotPriceLimit.Equal(b.SpotPriceLimit) &&
-		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.DriftedObjects.Equal(b.DriftedObjects)
+		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.LogFormat.Equal(b.LogFormat) && a.DriftedObjects.Equal(b.DriftedObjects)
 }
 
 // fullyKnown reports whether a list or map and all its elements are known.
@@ -582,6 +590,7 @@ func (m vnodeResourceModel) vnode() (install.VNode, error) {
 		SpotStrategy:        m.SpotStrategy.ValueString(),
 		SpotPriceLimit:      m.SpotPriceLimit.ValueString(),
 		AutoMatchImageCache: m.AutoMatchImageCache.ValueBool(),
+		LogFormat:           m.LogFormat.ValueString(),
 	}
 	taints, err := taintsOf(m.Taints)
 	if err != nil {
@@ -789,6 +798,7 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	m.SpotPriceLimit = optionalFlag(args, "spot-price-limit")
 	m.AutoMatchImageCache = types.BoolValue(flagValue(args, "auto-match-image-cache", "false") == "true")
 	m.Replicas = types.Int64Value(int64(ptrOr(dep.Spec.Replicas, 1)))
+	m.LogFormat = types.StringValue(flagValue(args, "log-format", "text"))
 	capacity := mapFlag(args, "capacity")
 	take := func(name string) types.String {
 		v, ok := capacity[name]

@@ -79,6 +79,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   ]
   spot_strategy          = "SpotAsPriceGo"
   auto_match_image_cache = true
+  log_format             = "json"
 `, zone)
 	third := fmt.Sprintf(`
   zone_ids    = [%q]
@@ -92,6 +93,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   ]
   spot_strategy          = "SpotAsPriceGo"
   auto_match_image_cache = true
+  log_format             = "json"
 `, zone)
 
 	resource.UnitTest(t, resource.TestCase{
@@ -135,7 +137,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 					testAccCheckNodeLabel(kc, node, "tier", "two"),
 					testAccCheckNodeCapacity(kc, node, corev1.ResourceCPU, "32"),
 					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "dedicated=ci:NoSchedule"),
-					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true"),
+					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true", "--log-format=json"),
 				),
 			},
 			// Drift: an edited Deployment (a label flag, the image) is put back.

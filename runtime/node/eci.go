@@ -17,6 +17,7 @@ type ECI interface {
 	TagResources(ctx context.Context, req *eci.TagResourcesRequest) error
 	UntagResources(ctx context.Context, req *eci.UntagResourcesRequest) error
 	DescribeContainerLog(ctx context.Context, req *eci.DescribeContainerLogRequest) (*eci.DescribeContainerLogResponse, error)
+	ExecContainerCommand(ctx context.Context, req *eci.ExecContainerCommandRequest) (*eci.ExecContainerCommandResponse, error)
 }
 
 var _ ECI = (*eci.Client)(nil)

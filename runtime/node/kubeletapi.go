@@ -3,11 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
-	"io"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
-	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
 
@@ -15,20 +13,12 @@ import (
 // served by this runtime yet — nodeutil starts no HTTP server without a TLS
 // config and handler, so these are never reached; they answer with a clear
 // error should a handler be attached before runtime/kubeletapi exists.
-// GetContainerLogs is the Provider's own (containerlogs.go), ready for
-// that server.
+// GetContainerLogs (containerlogs.go), RunInContainer, AttachToContainer
+// and PortForward (exec.go) are the Provider's own, ready for that server.
 type kubeletAPI struct{ *Provider }
 
 func notServed(what string) error {
 	return errdefs.InvalidInput(fmt.Sprintf("%s is not served by eci-vnode yet", what))
-}
-
-func (kubeletAPI) RunInContainer(context.Context, string, string, string, []string, api.AttachIO) error {
-	return notServed("kubectl exec")
-}
-
-func (kubeletAPI) AttachToContainer(context.Context, string, string, string, api.AttachIO) error {
-	return notServed("kubectl attach")
 }
 
 func (kubeletAPI) GetStatsSummary(context.Context) (*statsv1alpha1.Summary, error) {
@@ -37,8 +27,4 @@ func (kubeletAPI) GetStatsSummary(context.Context) (*statsv1alpha1.Summary, erro
 
 func (kubeletAPI) GetMetricsResource(context.Context) ([]*dto.MetricFamily, error) {
 	return nil, notServed("/metrics/resource")
-}
-
-func (kubeletAPI) PortForward(context.Context, string, string, int32, io.ReadWriteCloser) error {
-	return notServed("kubectl port-forward")
 }

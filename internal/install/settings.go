@@ -33,7 +33,7 @@ const (
 	WebhookSecretName        = "eci-vnode-webhook-tls"
 	WebhookPort              = 9443
 	WebhookMetricsPort       = 8080
-	// NodeMetricsPort serves the node's /metrics and /healthz (--metrics-addr).
+	// NodeMetricsPort serves the node's /metrics, /livez, /healthz and /readyz (--metrics-addr).
 	NodeMetricsPort = 10255
 )
 

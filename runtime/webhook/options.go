@@ -67,7 +67,7 @@ type Options struct {
 	// DeletionCost is the pod-deletion-cost given to pods running on VNodes; nil turns
 	// the controller off.
 	DeletionCost *int32
-	// MetricsAddr serves /metrics, /healthz and /readyz over HTTP; empty: not served.
+	// MetricsAddr serves /metrics, /livez, /healthz and /readyz over HTTP; empty: not served.
 	MetricsAddr string
 	// Registry receives the metrics; nil: a registry of its own.
 	Registry *prometheus.Registry

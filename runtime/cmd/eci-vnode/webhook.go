@@ -55,7 +55,7 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	fs.StringVar(&failurePolicy, "failure-policy", string(admissionregistrationv1.Ignore), "Ignore or Fail: what the API server does with a pod when the webhook cannot answer")
 	fs.IntVar(&timeoutSeconds, "timeout-seconds", webhook.DefaultTimeoutSeconds, fmt.Sprintf("how long the API server waits for the webhook, 1 to %d seconds", webhook.MaxTimeoutSeconds))
 	fs.StringVar(&deletionCost, "deletion-cost", strconv.Itoa(webhook.DefaultDeletionCost), "controller.kubernetes.io/pod-deletion-cost given to pods running on VNodes so ReplicaSets remove them first; off disables it")
-	fs.StringVar(&metricsAddr, "metrics-addr", metricsAddr, "address for /metrics, /healthz and /readyz ($POD_IP:8080 when POD_IP is set); off disables it")
+	fs.StringVar(&metricsAddr, "metrics-addr", metricsAddr, "address for /metrics, /livez, /healthz and /readyz ($POD_IP:8080 when POD_IP is set); off disables it")
 	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
 	fs.Float64Var(&kubeQPS, "kube-api-qps", 50, "Kubernetes API queries per second")
 	fs.IntVar(&kubeBurst, "kube-api-burst", 100, "Kubernetes API burst")

@@ -104,10 +104,11 @@ func (m *Metrics) ObserveAttempt(e eci.AttemptEvent) {
 	m.eciLatency.WithLabelValues(e.Action).Observe(e.Duration.Seconds())
 }
 
-// eciActions are the ECI actions the runtime calls (the methods of ECI).
+// eciActions are the ECI actions the runtime calls: one for each method of
+// ECI (DescribeAll... pages through Describe...).
 var eciActions = []string{
 	"CreateContainerGroup", "DeleteContainerGroup", actionDescribeContainerGroups, actionDescribeContainerGroupStatus,
-	"DescribeRegions", "TagResources", "UntagResources",
+	"DescribeRegions", "TagResources", "UntagResources", "DescribeContainerLog", "ExecContainerCommand",
 }
 
 // podPhases are the phases eci_vnode_pods_by_phase counts.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,17 +178,59 @@ func TestExecWithATerminalRunsAShellAndTakesResizes(t *testing.T) {
 	sizes := make(sizeQueue, 2)
 	sizes <- remotecommand.TerminalSize{Width: 120, Height: 40}
 	sizes <- remotecommand.TerminalSize{Width: 80, Height: 24}
-	close(sizes)
-	var out bytes.Buffer
-	err := kubectlExec(ctx, t, srv, pod, "app", []string{"sh"}, execOptions{
-		stdin: strings.NewReader("echo in-a-tty\nexit 4\n"), tty: true, sizes: sizes, stdout: &out})
+	inR, inW := io.Pipe()
+	t.Cleanup(func() { inW.Close(); close(sizes) })
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- kubectlExec(ctx, t, srv, pod, "app", []string{"sh"}, execOptions{stdin: inR, tty: true, sizes: sizes, stdout: out})
+	}()
+	// Resizes travel beside stdin, so ask the shell for its terminal size
+	// until the last one has arrived.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "24 80\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal never took the size 80x24; output %q", out.String())
+		}
+		if _, err := io.WriteString(inW, "stty size\n"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := io.WriteString(inW, "echo in-a-tty\nexit 4\n"); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shell did not end after exit")
+	}
 	var code clientexec.CodeExitError
 	if !errors.As(err, &code) || code.Code != 4 {
 		t.Fatalf("exec error %v, want the shell's exit code 4; output %q", err, out.String())
 	}
-	if !strings.Contains(out.String(), "in-a-tty") || !strings.Contains(out.String(), "# ") {
+	if !strings.Contains(out.String(), "# in-a-tty\n") {
 		t.Fatalf("output %q, want the shell's prompt and the echoed text", out.String())
 	}
+}
+
+// lockedBuffer is stdout read while the executor writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // attachIO is what virtual-kubelet hands the provider, for calling it

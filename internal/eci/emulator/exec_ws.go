@@ -18,7 +18,8 @@ const execPath = "/exec/"
 // is the stream:
 //
 //	client -> server: 0 stdin data (an empty payload closes stdin),
-//	                  4 terminal resize, JSON {"Width":w,"Height":h} (ignored)
+//	                  4 terminal resize, JSON {"Width":w,"Height":h}
+//	                    (with TTY; `stty size` prints it)
 //	server -> client: 1 stdout, 2 stderr,
 //	                  3 exit status, JSON {"ExitCode":n}, sent last
 //
@@ -93,6 +94,9 @@ func (e *Emulator) serveExecWebsocket(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 	}()
 
+	if sess.tty {
+		sess.sh.term = &ttySize{}
+	}
 	stdinR, stdinW := io.Pipe()
 	go func() {
 		defer stdinW.Close()
@@ -119,7 +123,10 @@ func (e *Emulator) serveExecWebsocket(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			case streamResize:
-				// Terminal size does not change the interpreter's output.
+				var size struct{ Width, Height int }
+				if sess.sh.term != nil && json.Unmarshal(msg[1:], &size) == nil {
+					sess.sh.term.resize(size.Width, size.Height)
+				}
 			}
 		}
 	}()

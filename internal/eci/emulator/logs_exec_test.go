@@ -212,3 +212,68 @@ func TestShellParse(t *testing.T) {
 		t.Errorf("unterminated quote accepted")
 	}
 }
+
+func TestExecTerminalSizeFollowsResizes(t *testing.T) {
+	e, clk, c := fakeEmu(t, func(cfg *Config) {
+		cfg.Lifecycle = LifecycleConfig{Scheduling: -1, ImagePull: -1, ContainerStart: -1}
+	})
+	id := createGroup(t, c, e, "tty", nil)
+	clk.Advance(time.Second)
+	open := func(tty string) *websocket.Conn {
+		t.Helper()
+		var out struct{ WebSocketUri string }
+		mustAPI(t, c, e, "ExecContainerCommand", map[string]string{"ContainerGroupId": id, "ContainerName": "app",
+			"Command": `["sh"]`, "TTY": tty}, &out)
+		conn, _, err := websocket.DefaultDialer.Dial(out.WebSocketUri, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	send := func(conn *websocket.Conn, stream byte, payload string) {
+		t.Helper()
+		if err := conn.WriteMessage(websocket.BinaryMessage, append([]byte{stream}, payload...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// read collects stdout and stderr up to the exit status.
+	read := func(conn *websocket.Conn) (string, int) {
+		t.Helper()
+		var out strings.Builder
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				t.Fatalf("no exit status; output so far %q: %v", out.String(), err)
+			}
+			if msg[0] == streamStatus {
+				var st ExecStatus
+				if err := json.Unmarshal(msg[1:], &st); err != nil {
+					t.Fatal(err)
+				}
+				return out.String(), st.ExitCode
+			}
+			out.Write(msg[1:])
+		}
+	}
+
+	conn := open("true")
+	send(conn, streamStdin, "stty size\n")
+	send(conn, streamResize, `{"Width":120,"Height":40}`)
+	send(conn, streamStdin, "stty size\n")
+	send(conn, streamResize, `{"Width":80,"Height":24}`)
+	send(conn, streamStdin, "stty size\n")
+	send(conn, streamStdin, "")
+	if out, code := read(conn); out != "# 0 0\n# 40 120\n# 24 80\n# " || code != 0 {
+		t.Fatalf("with a TTY: output %q, code %d; want each size as rows and columns", out, code)
+	}
+
+	conn = open("false")
+	send(conn, streamResize, `{"Width":120,"Height":40}`)
+	send(conn, streamStdin, "stty size\n")
+	send(conn, streamStdin, "")
+	if out, code := read(conn); !strings.Contains(out, "Not a tty") || code != 1 {
+		t.Fatalf("without a TTY: output %q, code %d; want stty to fail", out, code)
+	}
+}

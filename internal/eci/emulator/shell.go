@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // shell is the small deterministic command interpreter behind exec, and
@@ -15,9 +16,10 @@ import (
 // knows a container's environment, hostname, working directory and files
 // (config file volumes and Config.Images[...].Files); it never runs a real
 // process. Supported: echo [-n], cat [file...], env, printenv [name],
-// hostname, pwd, ls [dir], true, false, sleep N (returns at once in exec;
-// takes virtual time in a container's command), exit [N], and sh/bash -c
-// "<script>" or an interactive sh reading lines from stdin. Scripts
+// hostname, pwd, ls [dir], stty size (exec with TTY), true, false, sleep
+// N (returns at once in exec; takes virtual time in a container's
+// command), exit [N], and sh/bash -c "<script>" or an interactive sh
+// reading lines from stdin. Scripts
 // support ';', '&&', '||', single/double quotes, backslash escapes and
 // $NAME / ${NAME} expansion.
 type shell struct {
@@ -30,6 +32,28 @@ type shell struct {
 	// and shell features the interpreter lacks abort the run.
 	sim             *simulation
 	errexit, xtrace bool // set -e / set -x (container commands only)
+	// term is the exec session's terminal, nil without a TTY; its size is
+	// what the client last sent (`stty size` prints it).
+	term *ttySize
+}
+
+// ttySize is the size of an exec session's TTY. The websocket reader sets
+// it while the interpreter runs.
+type ttySize struct {
+	mu            sync.Mutex
+	width, height int
+}
+
+func (t *ttySize) resize(width, height int) {
+	t.mu.Lock()
+	t.width, t.height = width, height
+	t.mu.Unlock()
+}
+
+func (t *ttySize) size() (width, height int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.width, t.height
 }
 
 // exitRequest unwinds a script when "exit" runs.
@@ -137,6 +161,20 @@ func (sh *shell) exec(argv []string, stdin io.Reader, stdout, stderr io.Writer, 
 			dir = sh.abs(args[len(args)-1])
 		}
 		return sh.ls(dir, stdout, stderr)
+	case "stty":
+		// Only `stty size`, which prints "rows columns" of the terminal
+		// (0 0 until the client sends a size), as a shell in a real TTY does.
+		if len(args) != 1 || args[0] != "size" {
+			fmt.Fprintf(stderr, "stty: only 'stty size' is supported\n")
+			return 1
+		}
+		if sh.term == nil {
+			fmt.Fprintln(stderr, "stty: standard input: Not a tty")
+			return 1
+		}
+		w, h := sh.term.size()
+		fmt.Fprintf(stdout, "%d %d\n", h, w)
+		return 0
 	case "true", "sleep":
 		return 0
 	case "false":

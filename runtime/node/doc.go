@@ -19,6 +19,10 @@
 //     instance is gone.
 //   - Health reports the ECIAPIReachable node condition and its NoSchedule
 //     taint; the node's Ready condition says the runtime runs.
+//   - RunInContainer serves `kubectl exec` through ExecContainerCommand and
+//     the websocket it returns, with the command's exit code (exec.go);
+//     AttachToContainer and PortForward refuse at once, as ECI has no API
+//     for either.
 //
 // A sketch of running one VNode (the eci-vnode command does this from its
 // flags):

@@ -75,6 +75,12 @@ type Config struct {
 	// may spend: the quotas are per account, shared by every VNode and
 	// every other tool of the account.
 	ReadBudgetShare float64
+	// StatsCachePeriod is how long one answer of ECI's metrics serves
+	// /stats/summary and /metrics/resource; StatsMaxStale how long the last
+	// good answer is served while ECI's metrics fail (runtime/node/stats.go).
+	// They have no flags: the defaults suit metrics-server's scrapes.
+	StatsCachePeriod time.Duration
+	StatsMaxStale    time.Duration
 	// ECIHealthInterval is how often the node checks that ECI answers.
 	ECIHealthInterval time.Duration
 	// ECIUnreachableAfter is how long ECI must fail every check (and at
@@ -124,6 +130,17 @@ func (c *Config) Defaults() {
 	if c.ReadBudgetShare == 0 {
 		c.ReadBudgetShare = 0.5
 	}
+	// Under 15 s, both ECI's sampling interval and metrics-server's
+	// default scrape interval: each of metrics-server's scrapes asks ECI
+	// again and can see a new sample (the same sample twice gives it no
+	// interval to compute a rate over), while scrapes that come together
+	// (several metrics-servers, Prometheus, kubectl get --raw) share one
+	// read. Reads per minute stay at most 6 per 20 running pods.
+	setDur(&c.StatsCachePeriod, 10*time.Second)
+	// Four scrape intervals: a short ECI hiccup does not blank
+	// `kubectl top` or the HPA, a longer one is reported instead of
+	// serving old numbers as current.
+	setDur(&c.StatsMaxStale, time.Minute)
 	setDur(&c.ECIHealthInterval, 15*time.Second)
 	setDur(&c.ECIUnreachableAfter, time.Minute)
 	if c.ECIUnreachableChecks == 0 {
@@ -213,17 +230,21 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// readActions are the read actions of the status path and their documented
+// readActions are the budgeted read actions and their documented
 // per-account quotas, calls per minute (DescribeContainerGroups 2000,
-// DescribeContainerGroupStatus 10000; see docs/design.md, "Quotas").
+// DescribeContainerGroupStatus 10000 for the status path;
+// DescribeMultiContainerGroupMetric 2000 for the stats; see docs/design.md,
+// "Quotas").
 var readActions = map[string]float64{
-	actionDescribeContainerGroups:      2000,
-	actionDescribeContainerGroupStatus: 10000,
+	actionDescribeContainerGroups:           2000,
+	actionDescribeContainerGroupStatus:      10000,
+	actionDescribeMultiContainerGroupMetric: 2000,
 }
 
 const (
-	actionDescribeContainerGroups      = "DescribeContainerGroups"
-	actionDescribeContainerGroupStatus = "DescribeContainerGroupStatus"
+	actionDescribeContainerGroups           = "DescribeContainerGroups"
+	actionDescribeContainerGroupStatus      = "DescribeContainerGroupStatus"
+	actionDescribeMultiContainerGroupMetric = "DescribeMultiContainerGroupMetric"
 )
 
 // readBudget is how many calls per minute of a read action this runtime

@@ -14,6 +14,7 @@ type ECI interface {
 	DescribeAllContainerGroups(ctx context.Context, req *eci.DescribeContainerGroupsRequest) ([]eci.ContainerGroup, error)
 	DescribeAllContainerGroupStatus(ctx context.Context, req *eci.DescribeContainerGroupStatusRequest) ([]eci.ContainerGroupStatus, error)
 	DescribeRegions(ctx context.Context) (*eci.DescribeRegionsResponse, error)
+	DescribeMultiContainerGroupMetric(ctx context.Context, req *eci.DescribeMultiContainerGroupMetricRequest) (*eci.DescribeMultiContainerGroupMetricResponse, error)
 	TagResources(ctx context.Context, req *eci.TagResourcesRequest) error
 	UntagResources(ctx context.Context, req *eci.UntagResourcesRequest) error
 	DescribeContainerLog(ctx context.Context, req *eci.DescribeContainerLogRequest) (*eci.DescribeContainerLogResponse, error)

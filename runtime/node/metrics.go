@@ -32,6 +32,9 @@ type Metrics struct {
 	statusLag     prometheus.Histogram     //
 	leader        prometheus.Gauge         //
 	queues        *queueDepths             // queue
+	// statsRefreshes counts reads of ECI's metrics for the kubelet's
+	// resource endpoints (stats.go), by result.
+	statsRefreshes *prometheus.CounterVec // result
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -58,6 +61,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		leader:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_leader", Help: "1 while this replica runs the VNode (it holds the Lease, or leader election is off), 0 while it stands by."}),
 		queues:        newQueueDepths(),
 	}
+	m.statsRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_stats_refreshes_total",
+		Help: "Reads of ECI's metrics (DescribeMultiContainerGroupMetric, all running instances) for /stats/summary and /metrics/resource, by result (ok, error)."}, []string{"result"})
 	// Re-tags are rare (a change of the VNode's tags), so their series are
 	// created at zero: a dashboard or alert on them has data before the
 	// first one, and an absent series does not read as a broken scrape.
@@ -78,10 +83,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, ph := range podPhases {
 		m.podPhases.WithLabelValues(string(ph))
 	}
+	for _, result := range []string{"ok", "error"} {
+		m.statsRefreshes.WithLabelValues(result)
+	}
 	if reg != nil {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
 			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags,
-			m.throttles, m.podPhases, m.statusLag, m.leader, m.queues)
+			m.throttles, m.podPhases, m.statusLag, m.leader, m.queues, m.statsRefreshes)
 	}
 	return m
 }
@@ -109,6 +117,7 @@ func (m *Metrics) ObserveAttempt(e eci.AttemptEvent) {
 var eciActions = []string{
 	"CreateContainerGroup", "DeleteContainerGroup", actionDescribeContainerGroups, actionDescribeContainerGroupStatus,
 	"DescribeRegions", "TagResources", "UntagResources", "DescribeContainerLog", "ExecContainerCommand",
+	actionDescribeMultiContainerGroupMetric,
 }
 
 // podPhases are the phases eci_vnode_pods_by_phase counts.

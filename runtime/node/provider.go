@@ -145,6 +145,10 @@ type Provider struct {
 	tagKeysSynced bool
 	retagFailing  bool
 	retagWarned   map[string]string
+
+	// stats caches ECI's metrics for /stats/summary and /metrics/resource
+	// (stats.go).
+	stats statsCache
 }
 
 // ProviderDeps are the collaborators of a Provider.
@@ -196,6 +200,7 @@ func NewProvider(cfg Config, d ProviderDeps) *Provider {
 		retagWarned: map[string]string{},
 		inventory:   make(chan struct{}),
 		synced:      d.PodsSynced,
+		stats:       statsCache{started: time.Now()},
 	}
 	d.Metrics.queues.set(queueCreate, p.queue.Len)
 	d.Metrics.queues.set(queueStatus, p.statusQueue.Len)

@@ -26,14 +26,15 @@ import (
 // per-instance DescribeContainerGroupMetric fallback), so a scrape costs
 // ceil(running/20) reads.
 //
-// Units. ECI's records use the kubelet's own fields and units: CPU
-// UsageNanoCores (the rate over ECI's sampling interval, in 1e-9 cores) and
-// UsageCoreNanoSeconds (CPU time since the instance started, in core-ns);
-// memory in bytes (UsageBytes, WorkingSet, Rss, Cache, AvailableBytes). They
-// pass through unchanged. ECI's console shows CPU as a percentage of the
-// instance's vCPUs, but that is computed from these fields; the API's Load
-// (a load average) and Limit (millicores) have no place in the kubelet's
-// types and are dropped. See the field descriptions of
+// Units. ECI's records carry the kubelet's own summary fields, with the
+// same names and units: CPU UsageNanoCores (current usage, in 1e-9 cores)
+// and UsageCoreNanoSeconds (CPU time since the instance started, in
+// core-ns, a counter); memory in bytes (UsageBytes, WorkingSet, Rss, Cache,
+// AvailableBytes); network counters since the start. They pass through
+// unchanged: no percentage or per-interval figure needs converting. ECI's
+// console shows CPU as a percentage of the instance's vCPUs, derived from
+// these fields; the API's Load (a load average) and Limit (millicores) have
+// no place in the kubelet's types and are dropped. See the field descriptions of
 // https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-describemulticontainergroupmetric
 // and how the console derives its figures in
 // https://www.alibabacloud.com/help/en/elastic-container-instance/latest/view-the-monitoring-metrics-of-an-elastic-container-instance.

@@ -565,3 +565,15 @@ func labelMap(m *dto.Metric) map[string]string {
 	}
 	return out
 }
+
+func TestStatsReadsAreHeldToTheReadBudget(t *testing.T) {
+	cfg := Config{ReadBudgetShare: 0.25}
+	got, ok := cfg.ReadRateLimits()[metricAction]
+	if !ok {
+		t.Fatalf("no client-side limit for %s in %v", metricAction, cfg.ReadRateLimits())
+	}
+	// A quarter of the documented 2000 calls a minute.
+	if want := eci.PerMinute(500); got != want {
+		t.Fatalf("limit %+v, want %+v", got, want)
+	}
+}

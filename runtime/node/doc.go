@@ -23,6 +23,10 @@
 //     the websocket it returns, with the command's exit code (exec.go);
 //     AttachToContainer and PortForward refuse at once, as ECI has no API
 //     for either.
+//   - GetStatsSummary and GetMetricsResource answer the kubelet's
+//     /stats/summary and /metrics/resource from DescribeMultiContainerGroupMetric
+//     (20 running instances a call), cached 10 s and shared by concurrent
+//     scrapes (stats.go).
 //
 // A sketch of running one VNode (the eci-vnode command does this from its
 // flags):

@@ -98,6 +98,7 @@ func TestDriftFindsDeletedAndEditedObjectsSorted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"ClusterRole eci-vnode:approver: deleted",
 		"ClusterRole eci-vnode:profile-webhook: deleted",
 		"Service eci-vnode-system/eci-vnode-webhook: edited",
 	}

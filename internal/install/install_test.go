@@ -85,6 +85,12 @@ func TestRuntimeObjectsInstallTheWebhookInItsNamespace(t *testing.T) {
 		"RoleBinding eci-vnode-system/eci-vnode:profile-webhook",
 		"Service eci-vnode-system/eci-vnode-webhook",
 		"Deployment eci-vnode-system/eci-vnode-webhook",
+		"ServiceAccount eci-vnode-system/eci-vnode-approver",
+		"ClusterRole eci-vnode:approver",
+		"ClusterRoleBinding eci-vnode:approver",
+		"Role eci-vnode-system/eci-vnode:approver",
+		"RoleBinding eci-vnode-system/eci-vnode:approver",
+		"Deployment eci-vnode-system/eci-vnode-approver",
 	}
 	if got := ids(objs); !slices.Equal(got, want) {
 		t.Errorf("objects:\n got %q\nwant %q", got, want)
@@ -159,8 +165,13 @@ func TestWebhookSettingsBecomeFlags(t *testing.T) {
 
 	r.Webhook = Webhook{Disabled: true}
 	objs = must(t)(r.Objects())
-	if len(objs) != 0 || len(r.RuntimeLeftovers()) != 0 {
-		t.Errorf("a disabled webhook still renders %v, leftovers %v", ids(objs), ids(r.RuntimeLeftovers()))
+	for _, o := range objs {
+		if o.GetLabels()[LabelComponent] == "profile-webhook" {
+			t.Errorf("a disabled webhook still renders %s", describe(o))
+		}
+	}
+	if len(r.RuntimeLeftovers()) != 0 {
+		t.Errorf("a disabled webhook still leaves %v", ids(r.RuntimeLeftovers()))
 	}
 }
 
@@ -173,6 +184,8 @@ func TestVNodeDeploymentRunsTheNodeWithItsSettings(t *testing.T) {
 		"ClusterRoleBinding eci-vnode:node:vnode-a",
 		"Role kube-node-lease/eci-vnode:node:vnode-a",
 		"RoleBinding kube-node-lease/eci-vnode:node:vnode-a",
+		"Role kube-system/eci-vnode:node:vnode-a",
+		"RoleBinding kube-system/eci-vnode:node:vnode-a",
 		"Deployment eci-vnode-system/eci-vnode-vnode-a",
 	}
 	if got := ids(objs); !slices.Equal(got, want) {
@@ -311,8 +324,8 @@ func TestRBACHasNoWildcards(t *testing.T) {
 			}
 		}
 	}
-	if roles != 6 {
-		t.Errorf("walked %d roles, want 6 (the webhook's 3; the VNode's ClusterRole, node Lease and leader Lease roles)", roles)
+	if roles != 9 {
+		t.Errorf("walked %d roles, want 9 (the webhook's 3; the approver's 2; the VNode's ClusterRole, node Lease, client CA and leader Lease roles)", roles)
 	}
 }
 

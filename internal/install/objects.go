@@ -54,6 +54,7 @@ func (r Runtime) Objects() ([]Object, error) {
 	if !r.Webhook.Disabled {
 		objs = append(objs, r.webhookObjects()...)
 	}
+	objs = append(objs, r.approverObjects()...)
 	return objs, nil
 }
 
@@ -98,6 +99,7 @@ func (r Runtime) VNodeObjects(v VNode) ([]Object, error) {
 		typed(binding, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
 	}
 	objs = append(objs, r.role(rbacName, corev1.NamespaceNodeLease, "node", &v, subject, leaseRules(v.Name))...)
+	objs = append(objs, r.role(rbacName, metav1.NamespaceSystem, "node", &v, subject, clientCARules())...)
 	if v.Replicas > 1 {
 		objs = append(objs, r.role(rbacName, r.Namespace, "node", &v, subject, leaseRules("eci-vnode-"+v.Name))...)
 	}
@@ -240,6 +242,33 @@ func (r Runtime) webhookObjects() []Object {
 	return append(objs, typed(d, "apps/v1", "Deployment"))
 }
 
+// approverObjects run `eci-vnode approver` (runtime/approver) with an identity of its own:
+// it approves the kubelet certificates of this installation's VNodes and nothing else.
+func (r Runtime) approverObjects() []Object {
+	const component = "approver"
+	const rbacName = "eci-vnode:approver"
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ApproverName, Namespace: r.Namespace}}
+	objs := []Object{
+		typed(&corev1.ServiceAccount{ObjectMeta: r.meta(ApproverName, r.Namespace, component, nil)}, "v1", "ServiceAccount"),
+		typed(&rbacv1.ClusterRole{ObjectMeta: r.meta(rbacName, "", component, nil), Rules: approverClusterRules()},
+			"rbac.authorization.k8s.io/v1", "ClusterRole"),
+		typed(&rbacv1.ClusterRoleBinding{ObjectMeta: r.meta(rbacName, "", component, nil), Subjects: subject,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: rbacName}},
+			"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+	}
+	objs = append(objs, r.role(rbacName, r.Namespace, component, nil, subject, approverOwnRules())...)
+	c := corev1.Container{
+		Name:            "approver",
+		Image:           r.Image,
+		Args:            []string{"approver"},
+		Env:             podEnv(),
+		Resources:       requests("10m", "32Mi"),
+		SecurityContext: restricted(),
+	}
+	d := r.deployment(ApproverName, component, nil, 1, r.labels(component, nil, false), c, nil)
+	return append(objs, typed(d, "apps/v1", "Deployment"))
+}
+
 func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	args := []string{"node",
 		"--node-name=" + v.Name,
@@ -319,7 +348,10 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 		Image: r.Image,
 		Args:  args,
 		Env:   env,
-		Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: NodeMetricsPort, Protocol: corev1.ProtocolTCP}},
+		Ports: []corev1.ContainerPort{
+			{Name: "metrics", ContainerPort: NodeMetricsPort, Protocol: corev1.ProtocolTCP},
+			{Name: "kubelet-api", ContainerPort: KubeletAPIPort, Protocol: corev1.ProtocolTCP},
+		},
 		// Ready when it does its part: the leader once the Node is registered and
 		// its pods synced, a standby once it follows the Lease (docs/runtime.md,
 		// "Metrics and health").

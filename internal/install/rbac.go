@@ -27,7 +27,37 @@ func nodeClusterRules() []rbacv1.PolicyRule {
 		rule("", []string{"serviceaccounts/token"}, []string{"create"}),
 		rule("", []string{"events"}, createPatch),
 		rule("", []string{"nodes"}, []string{"create"}),
+		// The kubelet API (runtime/kubeletserver): its serving certificate from the CSR API,
+		// and delegated authentication and authorization of every caller.
+		rule("certificates.k8s.io", []string{"certificatesigningrequests"}, []string{"create", "get", "list", "watch"}),
+		rule("authentication.k8s.io", []string{"tokenreviews"}, []string{"create"}),
+		rule("authorization.k8s.io", []string{"subjectaccessreviews"}, []string{"create"}),
 	}
+}
+
+// clientCARules (kube-system): the ConfigMap in which the API server publishes its client
+// CA, which verifies the client certificates of kubelet API callers.
+func clientCARules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{rule("", []string{"configmaps"}, read, ClientCAConfigMap)}
+}
+
+// approverClusterRules: watch CSRs and decide those of the two kubelet signers only (the
+// signers rule is what the API server checks for approval), and read the Nodes whose
+// addresses a serving certificate may name.
+func approverClusterRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		rule("certificates.k8s.io", []string{"certificatesigningrequests"}, read),
+		rule("certificates.k8s.io", []string{"certificatesigningrequests/approval"}, []string{"update"}),
+		rule("certificates.k8s.io", []string{"signers"}, []string{"approve"},
+			"kubernetes.io/kubelet-serving", "kubernetes.io/kube-apiserver-client-kubelet"),
+		rule("", []string{"nodes"}, []string{"get"}),
+	}
+}
+
+// approverOwnRules (the runtime's namespace): the VNode Deployments that say which nodes
+// are this installation's.
+func approverOwnRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{rule("apps", []string{"deployments"}, []string{"get"})}
 }
 
 // nodeOwnRules let the runtime read and write its Node only: virtual-kubelet patches

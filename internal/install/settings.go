@@ -35,6 +35,13 @@ const (
 	WebhookMetricsPort       = 8080
 	// NodeMetricsPort serves the node's /metrics, /livez, /healthz and /readyz (--metrics-addr).
 	NodeMetricsPort = 10255
+	// KubeletAPIPort is where a VNode serves the kubelet API (--kubelet-api-addr), the
+	// kubelet's own port.
+	KubeletAPIPort = 10250
+	// ApproverName names the CSR approver's ServiceAccount and Deployment.
+	ApproverName = "eci-vnode-approver"
+	// ClientCAConfigMap (kube-system) is where the API server publishes its client CA.
+	ClientCAConfigMap = "extension-apiserver-authentication"
 )
 
 // Labels on every rendered object.

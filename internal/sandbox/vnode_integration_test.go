@@ -99,6 +99,38 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 		}
 	})
 
+	t.Run("kubectl logs reaches ECI through the VNode's kubelet API", func(t *testing.T) {
+		// The runtime's serving certificate is approved by the installed approver and
+		// signed by kube-controller-manager; the API server then calls the runtime on the
+		// Node's address and port, as it calls a kubelet.
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "talker", Namespace: "default"}, Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
+			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
+				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+			Containers: []corev1.Container{{Name: "app", Image: "busybox:1.36",
+				Command: []string{"sh", "-c", "echo hello from ECI; echo second line; sleep infinity"}}},
+		}}
+		if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "the pod's log through the API server", func() (bool, string) {
+			out, err := c.CoreV1().Pods("default").GetLogs(pod.Name, &corev1.PodLogOptions{Container: "app"}).DoRaw(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			return string(out) == "hello from ECI\nsecond line\n", fmt.Sprintf("log %q", out)
+		})
+		tail := int64(1)
+		out, err := c.CoreV1().Pods("default").GetLogs(pod.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
+		if err != nil || string(out) != "second line\n" {
+			t.Errorf("--tail=1: %q, %v", out, err)
+		}
+		n, err := c.CoreV1().Nodes().Get(ctx, vn.Name, metav1.GetOptions{})
+		if err != nil || n.Status.DaemonEndpoints.KubeletEndpoint.Port == 0 {
+			t.Errorf("the VNode advertises no kubelet port: %v", err)
+		}
+	})
+
 	t.Run("the installed webhook guards VNode pods", func(t *testing.T) {
 		if rt.Webhook.Disabled {
 			t.Skip("the component installs no webhook")

@@ -2,6 +2,7 @@ package approver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -101,9 +102,12 @@ func (c *Controller) decide(ctx context.Context, csr *certificatesv1.Certificate
 	if lookupErr != nil {
 		return lookupErr
 	}
-	if verdict == Ignore {
+	switch verdict {
+	case Ignore:
 		c.Log.Debug("not a certificate of this installation's VNodes", "csr", csr.Name, "why", reason)
 		return nil
+	case Wait:
+		return errors.New(reason)
 	}
 	cond := certificatesv1.CertificateSigningRequestCondition{
 		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: Reason, Message: reason,
@@ -146,7 +150,7 @@ func (c *Controller) vnode(ctx context.Context, node string) (VNode, bool, error
 	case err != nil:
 		return VNode{}, false, fmt.Errorf("read Node %s: %w", node, err)
 	default:
-		v.Addresses = n.Status.Addresses
+		v.Registered, v.Addresses = true, n.Status.Addresses
 	}
 	return v, true, nil
 }

@@ -26,8 +26,10 @@ type VNode struct {
 	// identity its runtime authenticates as (a ServiceAccount, or the node's own
 	// system:node:<name> once it holds a client certificate).
 	Requesters []string
-	// Addresses are the Node's status addresses; a serving certificate may name only these.
-	Addresses []corev1.NodeAddress
+	// Registered: its Node exists. Addresses are the Node's status addresses; a serving
+	// certificate may name only these.
+	Registered bool
+	Addresses  []corev1.NodeAddress
 }
 
 // Verdict is the decision on one CSR.
@@ -40,6 +42,10 @@ const (
 	Approve
 	// Deny: it names one of this installation's VNodes and a check failed.
 	Deny
+	// Wait: a serving certificate of a VNode whose Node has not registered yet, so its
+	// SANs cannot be checked; decided once it has (a runtime registers first, but a CSR
+	// may be seen before the Node).
+	Wait
 )
 
 func (v Verdict) String() string {
@@ -48,6 +54,8 @@ func (v Verdict) String() string {
 		return "approve"
 	case Deny:
 		return "deny"
+	case Wait:
+		return "wait"
 	}
 	return "ignore"
 }
@@ -82,6 +90,9 @@ func Decide(csr *certificatesv1.CertificateSigningRequest, lookup func(node stri
 		problems = append(problems, p)
 	}
 	serving := signer == certificatesv1.KubeletServingSignerName
+	if serving && !v.Registered && len(problems) == 0 {
+		return Wait, "Node " + node + " has not registered yet; its addresses decide the serving certificate's SANs"
+	}
 	if p := usagesProblem(csr.Spec.Usages, serving); p != "" {
 		problems = append(problems, p)
 	}

@@ -53,7 +53,7 @@ func lookupVNodeA(node string) (VNode, bool) {
 	if node != "vnode-a" {
 		return VNode{}, false
 	}
-	return VNode{Name: "vnode-a", Requesters: []string{runtimeSA, NodeUserPrefix + "vnode-a"},
+	return VNode{Name: "vnode-a", Requesters: []string{runtimeSA, NodeUserPrefix + "vnode-a"}, Registered: true,
 		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.7"}, {Type: corev1.NodeHostName, Address: "vnode-a"}}}, true
 }
 
@@ -125,6 +125,31 @@ func TestOnlyTheExactShapeOfAVNodeCertificateIsApproved(t *testing.T) {
 				t.Errorf("Decide = %s (%s), want %s with a reason containing %q", got, reason, c.verdict, c.reason)
 			}
 		})
+	}
+}
+
+func TestAServingCertificateWaitsForItsNodeAndAClientCertificateDoesNot(t *testing.T) {
+	unregistered := func(node string) (VNode, bool) {
+		v, ok := lookupVNodeA(node)
+		v.Registered, v.Addresses = false, nil
+		return v, ok
+	}
+	if got, reason := Decide(servingCSR(t, nil), unregistered); got != Wait || !strings.Contains(reason, "has not registered") {
+		t.Errorf("serving CSR before the Node: %s (%s), want wait", got, reason)
+	}
+	client := servingCSR(t, func(r *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
+		s.SignerName = certificatesv1.KubeAPIServerClientKubeletSignerName
+		s.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
+		r.IPAddresses, r.DNSNames = nil, nil
+	})
+	if got, reason := Decide(client, unregistered); got != Approve {
+		t.Errorf("client CSR before the Node (TLS bootstrap): %s (%s), want approve", got, reason)
+	}
+	intruder := servingCSR(t, func(_ *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
+		s.Username = "system:serviceaccount:default:intruder"
+	})
+	if got, _ := Decide(intruder, unregistered); got != Deny {
+		t.Errorf("an intruder's serving CSR before the Node: %s, want deny at once", got)
 	}
 }
 

@@ -97,10 +97,11 @@ func (s *Server) template() *x509.CertificateRequest {
 	}
 }
 
-// Run asks for the serving certificate, keeps it rotated, and serves on addr until ctx
-// ends. Connections are refused until the first certificate is issued (a CSR waits for
-// approval), so the listener opens at once and `kubectl logs` says why while it waits.
-func (s *Server) Run(ctx context.Context, addr string) error {
+// Run asks for the serving certificate, keeps it rotated, and serves on ln until ctx ends;
+// it closes ln. TLS handshakes fail until the first certificate is issued (its CSR waits
+// for approval). The caller opens ln so that the Node can advertise its port before the
+// server runs.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.certs.Start()
 	defer s.certs.Stop()
 	tlsConfig := &tls.Config{
@@ -113,15 +114,12 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 			return nil, errors.New("no serving certificate yet: its CSR waits for approval")
 		},
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen for the kubelet API on %s: %w", addr, err)
-	}
+	addr := ln.Addr().String()
 	srv := &http.Server{Handler: s.handler, TLSConfig: tlsConfig, ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	s.cfg.Log.Info("serving the kubelet API", "addr", ln.Addr().String())
+	s.cfg.Log.Info("serving the kubelet API once its certificate is issued", "addr", addr)
 	select {
 	case <-ctx.Done():
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

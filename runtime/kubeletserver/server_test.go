@@ -89,10 +89,9 @@ func TestTheKubeletAPIServesOnlyAuthenticatedAndAuthorizedCallers(t *testing.T) 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(ln, err)
 	addr := ln.Addr().String()
-	ln.Close()
 	runCtx, stopServer := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- srv.Run(runCtx, addr) }()
+	go func() { served <- srv.Run(runCtx, ln) }()
 	defer func() { stopServer(); <-served }()
 
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {

@@ -43,10 +43,10 @@ type Config struct {
 	Capacity corev1.ResourceList
 	// NodeIP is the address the node reports (the runtime pod's IP).
 	NodeIP string
-	// DaemonPort is the kubelet API port the node advertises. Zero
-	// advertises none: nothing serves the kubelet API yet, and an
-	// advertised port that refuses connections would make `kubectl logs`
-	// fail with a connection error instead of saying what is missing.
+	// DaemonPort is the kubelet API port the node advertises; Run sets it
+	// to the port of RunOptions.KubeletAPIAddr. Zero advertises none (no
+	// kubelet API): an advertised port that refuses connections would make
+	// `kubectl logs` fail with a connection error instead of saying why.
 	DaemonPort int32
 	// Labels are added to the VNode labels every VNode carries
 	// (docs/design.md, "Names").

@@ -60,10 +60,7 @@ func ConfigureNode(n *corev1.Node, cfg Config, version string) {
 
 	n.Status.Capacity = cfg.Capacity.DeepCopy()
 	n.Status.Allocatable = cfg.Capacity.DeepCopy()
-	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: cfg.NodeName}}
-	if cfg.NodeIP != "" {
-		n.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: cfg.NodeIP}}, n.Status.Addresses...)
-	}
+	n.Status.Addresses = cfg.nodeAddresses()
 	n.Status.DaemonEndpoints = corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: cfg.DaemonPort}}
 	n.Status.NodeInfo = corev1.NodeSystemInfo{
 		OperatingSystem:         "linux",
@@ -357,4 +354,14 @@ func SyncTaints(ctx context.Context, kube kubernetes.Interface, cfg Config) erro
 		_, err = kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: fieldManager})
 		return err
 	})
+}
+
+// nodeAddresses are the Node's addresses: its IP (the runtime pod's) when known, and its
+// name. The kubelet API's serving certificate names exactly these.
+func (cfg Config) nodeAddresses() []corev1.NodeAddress {
+	addrs := []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: cfg.NodeName}}
+	if cfg.NodeIP != "" {
+		addrs = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: cfg.NodeIP}}, addrs...)
+	}
+	return addrs
 }

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/eci-vnode/terraform-provider-eci/runtime/healthz"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/kubeletserver"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
@@ -58,6 +60,13 @@ type RunOptions struct {
 	// OnProvider, if set, is called with the running provider (tests use it
 	// to look inside).
 	OnProvider func(*Provider)
+	// KubeletAPIAddr serves the kubelet API (logs, exec, stats) there; ""
+	// serves none. Port 0 picks a free port, which the Node advertises.
+	KubeletAPIAddr string
+	// ClientCAFile verifies the client certificates of kubelet API callers;
+	// "" reads the API server's client CA from the ConfigMap
+	// kube-system/extension-apiserver-authentication and follows it.
+	ClientCAFile string
 }
 
 // Run runs the VNode until ctx ends. With leader election, a replica that
@@ -203,9 +212,23 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 		health = NewHealth(o.ECI, o.Kube, pc.Node, cfg, metrics, o.Log)
 		return kubeletAPI{prov}, health, nil
 	}
+	// The kubelet API's port is known before the Node is configured, so the
+	// Node advertises the port that is really open.
+	var kubeletAPI net.Listener
+	if o.KubeletAPIAddr != "" {
+		ln, err := net.Listen("tcp", o.KubeletAPIAddr)
+		if err != nil {
+			return fmt.Errorf("listen for the kubelet API on %s: %w", o.KubeletAPIAddr, err)
+		}
+		defer ln.Close()
+		kubeletAPI = ln
+		cfg.DaemonPort = int32(ln.Addr().(*net.TCPAddr).Port)
+	}
+	kubeletRoutes := http.NewServeMux()
 	var err error
 	n, err = nodeutil.NewNode(cfg.NodeName, newProvider,
 		nodeutil.WithClient(o.Kube),
+		nodeutil.AttachProviderRoutes(kubeletRoutes),
 		func(c *nodeutil.NodeConfig) error {
 			c.EventRecorder = withoutMisleadingEvents{recorder}
 			// Translation resolves the downward API itself: virtual-kubelet's
@@ -258,6 +281,20 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 		o.Log.Warn("could not record the VNode's tag keys on its Node yet; retrying before re-tagging", "err", oneLine(err))
 	}
 	volumes.Start(ctx.Done())
+	if kubeletAPI != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The serving certificate names the Node's addresses, which the approver
+			// checks against the registered Node.
+			if err := n.WaitReady(ctx, 2*time.Minute); err != nil {
+				return
+			}
+			if err := serveKubeletAPI(ctx, cfg, o, kubeletAPI, kubeletRoutes); err != nil && ctx.Err() == nil {
+				o.Log.Error("the kubelet API (kubectl logs, exec, top) is not served", "node", cfg.NodeName, "err", oneLine(err))
+			}
+		}()
+	}
 	wg.Add(3)
 	go func() { defer wg.Done(); health.Run(ctx) }()
 	go func() { defer wg.Done(); prov.Run(ctx); prov.Wait() }()
@@ -381,3 +418,41 @@ func serveMetrics(addr string, reg *prometheus.Registry, ready *readiness, log *
 	log.Info("serving metrics", "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
 }
+
+// serveKubeletAPI serves routes on ln as the node's kubelet API (runtime/kubeletserver)
+// until ctx ends.
+func serveKubeletAPI(ctx context.Context, cfg Config, o RunOptions, ln net.Listener, routes http.Handler) error {
+	var clientCA dynamiccertificates.CAContentProvider
+	if o.ClientCAFile != "" {
+		ca, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", o.ClientCAFile)
+		if err != nil {
+			return fmt.Errorf("read the client CA %s: %w", o.ClientCAFile, err)
+		}
+		go ca.Run(ctx, 1)
+		clientCA = ca
+	} else {
+		ca, err := dynamiccertificates.NewDynamicCAFromConfigMapController("client-ca", metav1.NamespaceSystem,
+			clientCAConfigMap, "client-ca-file", o.Kube)
+		if err != nil {
+			return fmt.Errorf("follow the client CA in %s/%s: %w", metav1.NamespaceSystem, clientCAConfigMap, err)
+		}
+		if err := ca.RunOnce(ctx); err != nil {
+			return fmt.Errorf("read the client CA from %s/%s: %w", metav1.NamespaceSystem, clientCAConfigMap, err)
+		}
+		go ca.Run(ctx, 1)
+		clientCA = ca
+	}
+	srv, err := kubeletserver.New(kubeletserver.Config{
+		NodeName: cfg.NodeName, Kube: o.Kube, ClientCA: clientCA,
+		Addresses: cfg.nodeAddresses, Routes: routes, Log: o.Log,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx, ln)
+}
+
+// clientCAConfigMap (kube-system) is where the API server publishes its client CA; it is
+// the same name as install.ClientCAConfigMap, which grants the read (the runtime does not
+// import the provider's packages).
+const clientCAConfigMap = "extension-apiserver-authentication"

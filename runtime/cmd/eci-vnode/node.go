@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -35,6 +36,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		tags, labels, capacity           mapFlag
 		configFile, kubeconfig, credsDir string
 		endpoint, scheme, metricsAddr    string
+		kubeletAPIAddr, clientCAFile     string
 		logLevel, logFormat, leNamespace string
 		leaderElect                      bool
 		kubeQPS                          float64
@@ -76,6 +78,8 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.StringVar(&scheme, "eci-scheme", "HTTPS", "HTTPS or HTTP")
 	fs.StringVar(&credsDir, "credentials-dir", "", "directory of a mounted Secret with files access-key-id, access-key-secret and optionally security-token, re-read when they change (default: the ALIBABA_CLOUD_* environment variables, read once)")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "address for /metrics, /livez, /healthz and /readyz (default $POD_IP:10255, or :10255)")
+	fs.StringVar(&kubeletAPIAddr, "kubelet-api-addr", "", "address of the kubelet API for kubectl logs, exec and top (default $POD_IP:10250; without POD_IP, or off: none); port 0 picks a free one")
+	fs.StringVar(&clientCAFile, "client-ca-file", "", "CA bundle verifying kubelet API client certificates (default: the API server's, from ConfigMap kube-system/extension-apiserver-authentication)")
 	fs.BoolVar(&leaderElect, "leader-elect", false, "run active/standby with other replicas of this VNode")
 	fs.StringVar(&leNamespace, "leader-elect-namespace", getenv("POD_NAMESPACE"), "namespace of the leader Lease (default $POD_NAMESPACE)")
 	fs.StringVar(&logLevel, "log-level", "info", strings.Join(logLevels, ", "))
@@ -84,6 +88,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	s.moreEnv["region"] = []string{"ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"}
 	s.moreEnv["node-ip"] = []string{"POD_IP"}
 	s.moreEnv["metrics-addr"] = []string{"POD_IP"}
+	s.moreEnv["kubelet-api-addr"] = []string{"POD_IP"}
 	s.moreEnv["kubeconfig"] = []string{"KUBECONFIG"}
 	s.moreEnv["leader-elect-namespace"] = []string{"POD_NAMESPACE"}
 
@@ -136,6 +141,16 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		}
 	}
 	s.hostPort("metrics-addr", metricsAddr)
+	switch kubeletAPIAddr {
+	case "":
+		if ip := getenv("POD_IP"); ip != "" {
+			kubeletAPIAddr = net.JoinHostPort(ip, "10250")
+		}
+	case "off":
+		kubeletAPIAddr = ""
+	default:
+		s.hostPort("kubelet-api-addr", kubeletAPIAddr)
+	}
 	creds := s.credentials("credentials-dir", credsDir, getenv)
 	kube := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
 	cfg.Defaults()
@@ -185,7 +200,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		"region", cfg.Region, "eci", client.Endpoint(), "credentials", describeCredentials(creds), "leaderElect", leaderElect)
 	err = node.Run(ctx, cfg, node.RunOptions{
 		Kube: kube, ECI: client, Version: version, Log: log, MetricsAddr: metricsAddr,
-		Registry: reg, Metrics: metrics,
+		Registry: reg, Metrics: metrics, KubeletAPIAddr: kubeletAPIAddr, ClientCAFile: clientCAFile,
 		LeaderElect: leaderElect, LeaderElectionNamespace: leNamespace, Identity: identity,
 	})
 	if err != nil {

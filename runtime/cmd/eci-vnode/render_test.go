@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,8 +76,8 @@ func TestRenderPrintsWhatInstallRenders(t *testing.T) {
 			}
 		}
 	}
-	if deployments != 3 {
-		t.Errorf("%d Deployments, want the webhook's and one per VNode", deployments)
+	if deployments != 4 {
+		t.Errorf("%d Deployments, want the webhook's, the approver's and one per VNode", deployments)
 	}
 }
 
@@ -130,7 +131,7 @@ func TestRenderRefusesEverySettingProblemAtOnce(t *testing.T) {
 	}
 }
 
-func TestRenderWithoutVNodesInstallsTheWebhookOnly(t *testing.T) {
+func TestRenderWithoutVNodesInstallsTheClusterWidePartOnly(t *testing.T) {
 	out, errOut, code := render(nil, nil)
 	if code != 0 {
 		t.Fatalf("exit code %d: %s", code, errOut)
@@ -141,8 +142,8 @@ func TestRenderWithoutVNodesInstallsTheWebhookOnly(t *testing.T) {
 			deployments = append(deployments, d.Name)
 		}
 	}
-	if len(deployments) != 1 || deployments[0] != install.WebhookName {
-		t.Errorf("Deployments %q, want the webhook's only", deployments)
+	if !slices.Equal(deployments, []string{install.WebhookName, install.ApproverName}) {
+		t.Errorf("Deployments %q, want the webhook's and the approver's only", deployments)
 	}
 }
 

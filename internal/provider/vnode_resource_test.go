@@ -468,7 +468,7 @@ func testAccCheckDeploymentImage(kc kubernetes.Interface, ns, node, image string
 
 // testAccProviderWithoutVNodeDeployments is a provider that signs in to the
 // sandbox as a service account allowed everything an eci_runtime's Read
-// does but reading Deployments other than the webhook's: a VNode's Read
+// does but reading Deployments other than the webhook's and the approver's: a VNode's Read
 // then fails with Forbidden, an error that is not NotFound.
 func testAccProviderWithoutVNodeDeployments(t *testing.T, sb *sandbox.Sandbox, region, endpoint string) string {
 	t.Helper()
@@ -482,7 +482,7 @@ func testAccProviderWithoutVNodeDeployments(t *testing.T, sb *sandbox.Sandbox, r
 	all := []string{"*"}
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"", "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "coordination.k8s.io"}, Resources: all, Verbs: all},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{install.WebhookName}, Verbs: all},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{install.WebhookName, install.ApproverName}, Verbs: all},
 	}}
 	if _, err := kc.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)

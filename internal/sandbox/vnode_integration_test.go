@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +131,26 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 		n, err := c.CoreV1().Nodes().Get(ctx, vn.Name, metav1.GetOptions{})
 		if err != nil || n.Status.DaemonEndpoints.KubeletEndpoint.Port == 0 {
 			t.Errorf("the VNode advertises no kubelet port: %v", err)
+		}
+
+		// kubectl exec, with kubectl's own protocol negotiation, through the same path.
+		kubectl := func(args ...string) (string, int) {
+			cmd := exec.CommandContext(ctx, sb.Tools().Kubectl, args...)
+			cmd.Env = append(os.Environ(), "KUBECONFIG="+sb.Kubeconfig())
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				return string(out), exit.ExitCode()
+			} else if err != nil {
+				t.Fatalf("kubectl %q: %v", args, err)
+			}
+			return string(out), 0
+		}
+		if out, code := kubectl("exec", "talker", "--", "echo", "hello through exec"); code != 0 || out != "hello through exec\n" {
+			t.Errorf("kubectl exec: exit %d, output %q", code, out)
+		}
+		if out, code := kubectl("exec", "talker", "--", "sh", "-c", "exit 3"); code != 3 {
+			t.Errorf("kubectl exec of a command exiting 3: exit %d, output %q", code, out)
 		}
 	})
 

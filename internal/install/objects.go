@@ -86,18 +86,7 @@ func (r Runtime) VNodeObjects(v VNode) ([]Object, error) {
 	r, v = r.withDefaults(), v.withDefaults()
 	name := "eci-vnode-" + v.Name
 	rbacName := "eci-vnode:node:" + v.Name
-	sa := &corev1.ServiceAccount{ObjectMeta: r.meta(name, r.Namespace, "node", &v)}
-	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: r.Namespace}}
-
-	role := &rbacv1.ClusterRole{ObjectMeta: r.meta(rbacName, "", "node", &v),
-		Rules: append(nodeClusterRules(), nodeOwnRules(v.Name)...)}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: r.meta(rbacName, "", "node", &v), Subjects: subject,
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: rbacName}}
-	objs := []Object{
-		typed(sa, "v1", "ServiceAccount"),
-		typed(role, "rbac.authorization.k8s.io/v1", "ClusterRole"),
-		typed(binding, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-	}
+	objs, subject := r.identity(name, rbacName, "node", &v, append(nodeClusterRules(), nodeOwnRules(v.Name)...))
 	objs = append(objs, r.role(rbacName, corev1.NamespaceNodeLease, "node", &v, subject, leaseRules(v.Name))...)
 	objs = append(objs, r.role(rbacName, metav1.NamespaceSystem, "node", &v, subject, clientCARules())...)
 	if v.Replicas > 1 {
@@ -177,6 +166,21 @@ func (r Runtime) labels(component string, v *VNode, version bool) map[string]str
 	return l
 }
 
+// identity renders a component's ServiceAccount (in the runtime's namespace) and its
+// cluster-wide rights, a ClusterRole and its binding, and returns them with the subject
+// that its Roles bind.
+func (r Runtime) identity(name, rbacName, component string, v *VNode, rules []rbacv1.PolicyRule) ([]Object, []rbacv1.Subject) {
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: r.Namespace}}
+	return []Object{
+		typed(&corev1.ServiceAccount{ObjectMeta: r.meta(name, r.Namespace, component, v)}, "v1", "ServiceAccount"),
+		typed(&rbacv1.ClusterRole{ObjectMeta: r.meta(rbacName, "", component, v), Rules: rules},
+			"rbac.authorization.k8s.io/v1", "ClusterRole"),
+		typed(&rbacv1.ClusterRoleBinding{ObjectMeta: r.meta(rbacName, "", component, v), Subjects: subject,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: rbacName}},
+			"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+	}, subject
+}
+
 // role renders a Role and its RoleBinding.
 func (r Runtime) role(name, namespace, component string, v *VNode, subject []rbacv1.Subject, rules []rbacv1.PolicyRule) []Object {
 	role := &rbacv1.Role{ObjectMeta: r.meta(name, namespace, component, v), Rules: rules}
@@ -189,15 +193,7 @@ func (r Runtime) webhookObjects() []Object {
 	const component = "profile-webhook"
 	const rbacName = "eci-vnode:profile-webhook"
 	w := r.Webhook
-	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: WebhookName, Namespace: r.Namespace}}
-	objs := []Object{
-		typed(&corev1.ServiceAccount{ObjectMeta: r.meta(WebhookName, r.Namespace, component, nil)}, "v1", "ServiceAccount"),
-		typed(&rbacv1.ClusterRole{ObjectMeta: r.meta(rbacName, "", component, nil), Rules: webhookClusterRules()},
-			"rbac.authorization.k8s.io/v1", "ClusterRole"),
-		typed(&rbacv1.ClusterRoleBinding{ObjectMeta: r.meta(rbacName, "", component, nil), Subjects: subject,
-			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: rbacName}},
-			"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-	}
+	objs, subject := r.identity(WebhookName, rbacName, component, nil, webhookClusterRules())
 	objs = append(objs, r.role(rbacName, profile.ConfigMapNamespace, component, nil, subject, webhookProfileRules(profile.ConfigMapName))...)
 	objs = append(objs, r.role(rbacName, r.Namespace, component, nil, subject, webhookOwnRules())...)
 
@@ -247,15 +243,7 @@ func (r Runtime) webhookObjects() []Object {
 func (r Runtime) approverObjects() []Object {
 	const component = "approver"
 	const rbacName = "eci-vnode:approver"
-	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ApproverName, Namespace: r.Namespace}}
-	objs := []Object{
-		typed(&corev1.ServiceAccount{ObjectMeta: r.meta(ApproverName, r.Namespace, component, nil)}, "v1", "ServiceAccount"),
-		typed(&rbacv1.ClusterRole{ObjectMeta: r.meta(rbacName, "", component, nil), Rules: approverClusterRules()},
-			"rbac.authorization.k8s.io/v1", "ClusterRole"),
-		typed(&rbacv1.ClusterRoleBinding{ObjectMeta: r.meta(rbacName, "", component, nil), Subjects: subject,
-			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: rbacName}},
-			"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-	}
+	objs, subject := r.identity(ApproverName, rbacName, component, nil, approverClusterRules())
 	objs = append(objs, r.role(rbacName, r.Namespace, component, nil, subject, approverOwnRules())...)
 	c := corev1.Container{
 		Name:            "approver",

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
@@ -151,6 +155,60 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 		}
 		if out, code := kubectl("exec", "talker", "--", "sh", "-c", "exit 3"); code != 3 {
 			t.Errorf("kubectl exec of a command exiting 3: exit %d, output %q", code, out)
+		}
+
+		// An interactive exec: stdin through the API server, as client-go's remotecommand
+		// (kubectl exec -i) sends it.
+		req := c.CoreV1().RESTClient().Post().Namespace("default").Resource("pods").Name("talker").SubResource("exec").
+			VersionedParams(&corev1.PodExecOptions{Container: "app", Command: []string{"cat"}, Stdin: true, Stdout: true, Stderr: true},
+				scheme.ParameterCodec)
+		executor, err := remotecommand.NewSPDYExecutor(sb.RESTConfig(), "POST", req.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		streamCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		err = executor.StreamWithContext(streamCtx, remotecommand.StreamOptions{
+			Stdin: strings.NewReader("typed line one\ntyped line two\n"), Stdout: &stdout, Stderr: &stderr})
+		if err != nil || stdout.String() != "typed line one\ntyped line two\n" {
+			t.Errorf("exec -i cat: %v, stdout %q, stderr %q", err, stdout.String(), stderr.String())
+		}
+	})
+
+	t.Run("kubectl logs -f follows a VNode pod through the API server", func(t *testing.T) {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ticker", Namespace: "default"}, Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
+			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
+				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+			Containers: []corev1.Container{{Name: "app", Image: "busybox:1.36",
+				Command: []string{"sh", "-c", "echo tick; sleep 3; echo tock; echo tock; sleep 2; echo done; sleep infinity"}}},
+		}}
+		if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "the pod running", func() (bool, string) {
+			p, err := c.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)
+		})
+		followCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		stream, err := c.CoreV1().Pods("default").GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true}).Stream(followCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		// Lines written while the follow is open arrive once each, the repeated one twice.
+		var got []string
+		sc := bufio.NewScanner(stream)
+		for len(got) < 4 && sc.Scan() {
+			got = append(got, sc.Text())
+		}
+		if strings.Join(got, ",") != "tick,tock,tock,done" {
+			t.Errorf("followed lines %q (scan error %v), want tick, tock, tock, done", got, sc.Err())
 		}
 	})
 

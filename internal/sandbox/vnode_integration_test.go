@@ -132,6 +132,12 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 		if err != nil || string(out) != "second line\n" {
 			t.Errorf("--tail=1: %q, %v", out, err)
 		}
+		since := int64(3600)
+		if out, err := c.CoreV1().Pods("default").GetLogs(pod.Name, &corev1.PodLogOptions{SinceSeconds: &since}).DoRaw(ctx); err != nil ||
+			string(out) != "hello from ECI\nsecond line\n" {
+			t.Errorf("--since=1h: %q, %v", out, err)
+		}
+
 		n, err := c.CoreV1().Nodes().Get(ctx, vn.Name, metav1.GetOptions{})
 		if err != nil || n.Status.DaemonEndpoints.KubeletEndpoint.Port == 0 {
 			t.Errorf("the VNode advertises no kubelet port: %v", err)
@@ -149,6 +155,9 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 				t.Fatalf("kubectl %q: %v", args, err)
 			}
 			return string(out), 0
+		}
+		if out, code := kubectl("logs", "talker", "--previous"); code == 0 || !strings.Contains(out, "has not restarted") {
+			t.Errorf("kubectl logs --previous of a container that never restarted: exit %d, %q; want the reason", code, out)
 		}
 		if out, code := kubectl("exec", "talker", "--", "echo", "hello through exec"); code != 0 || out != "hello through exec\n" {
 			t.Errorf("kubectl exec: exit %d, output %q", code, out)

@@ -436,9 +436,8 @@ func serveKubeletAPI(ctx context.Context, cfg Config, o RunOptions, ln net.Liste
 		if err != nil {
 			return fmt.Errorf("follow the client CA in %s/%s: %w", metav1.NamespaceSystem, clientCAConfigMap, err)
 		}
-		if err := ca.RunOnce(ctx); err != nil {
-			return fmt.Errorf("read the client CA from %s/%s: %w", metav1.NamespaceSystem, clientCAConfigMap, err)
-		}
+		// Run loads the bundle once its informer has synced (RunOnce, before that, reads
+		// an empty cache and never fails); until then client certificates are refused.
 		go ca.Run(ctx, 1)
 		clientCA = ca
 	}

@@ -181,10 +181,36 @@ func TestSeekTailLines(t *testing.T) {
 	}
 }
 
+func TestRoutedIPAllocatorStaysInItsRange(t *testing.T) {
+	a := newRoutedIPAllocator()
+	a.next = ipPoolSize - 300 // wrap around the end of the range
+	seen := map[string]bool{}
+	for i := 0; i < 600; i++ {
+		ip, err := a.allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := net.ParseIP(ip).To4()
+		if seen[ip] || p[0] != 100 || p[1] != 64 || p[3] == 0 || p[3] == 255 {
+			t.Fatalf("%s handed out (twice, or outside 100.64.0.0/16, or reserved)", ip)
+		}
+		seen[ip] = true
+	}
+	if !seen["100.64.0.1"] || !seen["100.64.255.254"] {
+		t.Error("expected the pool to wrap from 100.64.255.254 to 100.64.0.1")
+	}
+	// A loopback address is not this pool's to release.
+	a.release("127.0.0.1")
+	a.release("100.64.0.1")
+	if a.used[1] {
+		t.Error("100.64.0.1 still in use after its release")
+	}
+}
+
 func TestSandboxesStartTheirPodIPsApart(t *testing.T) {
 	starts := map[string]bool{}
 	for i := 0; i < 20; i++ {
-		ip, err := newSandboxIPAllocator().allocate()
+		ip, err := newSandboxIPAllocator(i%2 == 1).allocate()
 		if err != nil {
 			t.Fatal(err)
 		}

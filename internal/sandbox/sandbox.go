@@ -38,6 +38,11 @@ type Options struct {
 	Log io.Writer
 	// Tools are the binaries to run; nil means EnsureTools with default options.
 	Tools *Tools
+	// ProxyablePodIPs gives pods addresses of 100.64.0.0/16, made local to this machine by
+	// one route (podnet.go), instead of loopback ones: kube-apiserver refuses to proxy the
+	// node and pod proxy subresources to loopback. Adding the route needs root; without it
+	// the pods stay on loopback and ProxyablePodIPs() says why.
+	ProxyablePodIPs bool
 	// Components are extra services started after the control plane and workers are ready,
 	// in order, and stopped before them in reverse order (the ECI emulator is meant to be one).
 	Components []Component
@@ -84,6 +89,7 @@ type Sandbox struct {
 	client     kubernetes.Interface
 
 	workers    *workerPool
+	podNetErr  error       // why Options.ProxyablePodIPs could not be honoured
 	components []Component // started ones
 
 	stopOnce sync.Once

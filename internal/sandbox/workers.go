@@ -57,7 +57,7 @@ func (s *Sandbox) startWorkers(ctx context.Context) error {
 	}
 	// The pool outlives Start's ctx: it runs until Stop.
 	runCtx, cancel := context.WithCancel(context.Background())
-	pool := &workerPool{s: s, ips: newSandboxIPAllocator(), backoff: backoff, cancel: cancel}
+	pool := &workerPool{s: s, ips: newSandboxIPAllocator(s.podNetwork(ctx)), backoff: backoff, cancel: cancel}
 	s.workers = pool
 	for i := 1; i <= n; i++ {
 		node, err := newWorkerNode(pool, i, capacity)

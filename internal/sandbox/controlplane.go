@@ -89,7 +89,7 @@ func (s *Sandbox) startAPIServer(ctx context.Context) error {
 		spec: func(p []int) processSpec {
 			return processSpec{
 				Path: s.tools.KubeAPIServer,
-				Args: []string{
+				Args: append([]string{
 					"--etcd-servers=" + s.etcdURL,
 					"--bind-address=127.0.0.1",
 					"--advertise-address=127.0.0.1",
@@ -114,7 +114,7 @@ func (s *Sandbox) startAPIServer(ctx context.Context) error {
 					"--anonymous-auth=true", // as on kubeadm clusters: /healthz, /readyz, /version
 					"--profiling=false",
 					"--v=" + componentVerbosity,
-				},
+				}, s.aggregationArgs()...),
 				LogPath: s.logPath("kube-apiserver"),
 			}
 		},

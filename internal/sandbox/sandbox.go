@@ -43,6 +43,12 @@ type Options struct {
 	// node and pod proxy subresources to loopback. Adding the route needs root; without it
 	// the pods stay on loopback and ProxyablePodIPs() says why.
 	ProxyablePodIPs bool
+	// MetricsServer runs metrics-server (built by EnsureTools with ToolOptions.MetricsServer)
+	// as an extension API server, so `kubectl top` works: kube-apiserver gets the aggregation
+	// layer's flags, and metrics-server scrapes the VNodes' kubelet APIs directly. It needs
+	// ProxyablePodIPs in effect; without it the sandbox starts without metrics-server and
+	// MetricsServer() says why.
+	MetricsServer bool
 	// Components are extra services started after the control plane and workers are ready,
 	// in order, and stopped before them in reverse order (the ECI emulator is meant to be one).
 	Components []Component
@@ -90,6 +96,7 @@ type Sandbox struct {
 
 	workers    *workerPool
 	podNetErr  error       // why Options.ProxyablePodIPs could not be honoured
+	metricsErr error       // why Options.MetricsServer could not be honoured
 	components []Component // started ones
 
 	stopOnce sync.Once
@@ -127,6 +134,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := s.writePKI(); err != nil {
 		return nil, err
 	}
+	if err := s.writeAggregationPKI(); err != nil {
+		return nil, err
+	}
 	if err := s.startEtcd(ctx); err != nil {
 		return nil, err
 	}
@@ -148,6 +158,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	}
 	s.logf("default namespace and ServiceAccount present after %s", time.Since(usableAt).Round(10*time.Millisecond))
 	if err := s.startWorkers(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startMetricsServer(ctx); err != nil {
 		return nil, err
 	}
 	// Extra components start last: they may want nodes and the runtime binary in place.

@@ -37,7 +37,7 @@ func StartForTest(t testing.TB, opts Options) *Sandbox {
 	}
 	if opts.Tools == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), testToolsTimeout)
-		tools, err := EnsureTools(ctx, ToolOptions{Progress: logFile})
+		tools, err := EnsureTools(ctx, ToolOptions{Progress: logFile, MetricsServer: opts.MetricsServer})
 		cancel()
 		if err != nil {
 			logFile.Close()

@@ -29,6 +29,8 @@ type ToolOptions struct {
 	CacheDir string
 	// Release adds the release tooling (goreleaser) to the tools.
 	Release bool
+	// MetricsServer adds metrics-server (Options.MetricsServer runs it).
+	MetricsServer bool
 	// RepoRoot is the module root that holds runtime/cmd/eci-vnode; empty means the module
 	// of the current directory (found with `go env GOMOD`).
 	RepoRoot string
@@ -46,8 +48,10 @@ type Tools struct {
 	Kubectl string
 	// Goreleaser is set with ToolOptions.Release.
 	Goreleaser string
-	Etcd       string
-	Terraform  string
+	// MetricsServer is set with ToolOptions.MetricsServer.
+	MetricsServer string
+	Etcd          string
+	Terraform     string
 	// ECIVNode is the runtime binary built from this repository on every EnsureTools call.
 	ECIVNode string
 }
@@ -109,6 +113,12 @@ func EnsureTools(ctx context.Context, opts ToolOptions) (*Tools, error) {
 		}
 	}
 
+	if opts.MetricsServer {
+		if t.MetricsServer, err = metricsServerTool.ensure(ctx, p, root, env); err != nil {
+			return nil, err
+		}
+	}
+
 	if t.Etcd, err = ensureEtcd(ctx, p, root); err != nil {
 		return nil, err
 	}
@@ -151,6 +161,9 @@ func linkBinDir(t *Tools) error {
 	}
 	if t.Goreleaser != "" {
 		links["goreleaser"] = t.Goreleaser
+	}
+	if t.MetricsServer != "" {
+		links["metrics-server"] = t.MetricsServer
 	}
 	for name, target := range links {
 		link := filepath.Join(t.BinDir, name)

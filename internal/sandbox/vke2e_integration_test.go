@@ -33,15 +33,15 @@ var vkE2ESkipped = map[string]string{
 	"TestCreatePodWithMandatoryInexistentSecrets":   "waits for virtual-kubelet's MandatorySecretNotFound Event; the runtime reports ECIWaitingForObjects",
 	"TestCreatePodWithOptionalInexistentConfigMap":  "waits for virtual-kubelet's OptionalConfigMapNotFound Event; the runtime reports OptionalReferenceMissing",
 	"TestCreatePodWithMandatoryInexistentConfigMap": "waits for virtual-kubelet's MandatoryConfigMapNotFound Event; the runtime reports ECIWaitingForObjects",
-	// Both assert that a pod is gone from /runningpods/ one second after its deletion
-	// was requested (the suite's deleteGracePeriodForProvider), which suits a provider
-	// that forgets a pod when asked. ECI deletes an instance asynchronously: it is
-	// Terminating for up to the pod's grace period (seconds in the emulator), and the
-	// runtime lists the pod until ECI reports the instance gone, as a kubelet lists a pod
-	// until its containers have stopped. Both pass up to that assertion: the pod runs,
-	// /runningpods/ lists it through the node proxy, the deletion reaches ECI.
+	// It asserts that the pod is gone from /runningpods/ one second after its graceful
+	// deletion was requested (the suite's deleteGracePeriodForProvider), which suits a
+	// provider that forgets a pod when asked. ECI stops an instance within the pod's grace
+	// period (Terminating; 2 s in the sandbox's emulator), and the runtime lists the pod
+	// until ECI reports the instance gone, as a kubelet lists a pod until its containers
+	// have stopped. It passes up to that assertion: the pod runs, /runningpods/ lists it
+	// through the node proxy, the deletion reaches ECI. (TestPodLifecycleForceDelete runs:
+	// a forced delete deletes the instance with Force, at once.)
 	"TestPodLifecycleGracefulDelete": "expects the pod off /runningpods/ 1 s after a graceful delete; ECI's instance is still Terminating then",
-	"TestPodLifecycleForceDelete":    "expects the pod off /runningpods/ 1 s after a forced delete; ECI's instance is still being deleted then",
 }
 
 // TestVirtualKubeletE2ESuite runs virtual-kubelet's importable end-to-end suite

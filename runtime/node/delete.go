@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // DeletePod deletes the pod's instance. The pod keeps its status until the
@@ -15,6 +16,13 @@ import (
 // virtual-kubelet remove the pod object; ECI applies the instance's
 // termination grace period. A pod deleted with grace period 0 (kubectl
 // delete --force) deletes its instance with Force.
+//
+// Such a pod never reaches here with its grace period: the API server
+// removes a pod deleted with grace period 0 at once, without a deletion
+// timestamp first, and virtual-kubelet, finding it gone, hands over the
+// runtime's own copy (GetPod). A pod without a deletion timestamp has
+// therefore left the API server without a graceful phase, and counts as
+// deleted with grace period 0.
 func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	p.mu.Lock()
 	t, ok := p.byUID[pod.UID]
@@ -27,13 +35,16 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	t.pod = pod.DeepCopy()
 	t.pod.Status = status
 	keepWritten(t.pod, written)
+	if t.pod.DeletionTimestamp == nil {
+		t.pod.DeletionGracePeriodSeconds = ptr.To[int64](0)
+	}
+	force := t.pod.DeletionGracePeriodSeconds != nil && *t.pod.DeletionGracePeriodSeconds == 0
 	prev := t.state
 	t.state = stateDeleting
 	t.transitional = true
 	hasInstance := t.instanceID != ""
 	p.mu.Unlock()
 
-	force := pod.DeletionGracePeriodSeconds != nil && *pod.DeletionGracePeriodSeconds == 0
 	switch {
 	case prev == stateDeleting && !force:
 		// virtual-kubelet hands a deleted pod over more than once; the

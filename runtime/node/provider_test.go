@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
@@ -235,6 +236,49 @@ func TestDeletingAPodDeletesItsInstanceAndReportsATerminalStatus(t *testing.T) {
 		if g.Status != eci.StatusTerminating {
 			t.Fatalf("instance %s still %s after the pod was deleted", g.ContainerGroupID, g.Status)
 		}
+	}
+}
+
+func TestAPodGoneFromTheAPIServerWithoutGraceDeletesItsInstanceWithForce(t *testing.T) {
+	// Terminating lasts up to the instance's grace period (an hour here), so an instance
+	// deleted without Force is still listed, Terminating, while a forced one is gone.
+	r := newRig(t, emulator.Config{Lifecycle: emulator.LifecycleConfig{Scheduling: -1, ImagePull: -1, ContainerStart: -1,
+		Terminating: time.Hour}}, nil)
+	ctx := context.Background()
+	graceful, forced := unitPod("graceful", nil), unitPod("forced", nil)
+	for _, pod := range []*corev1.Pod{graceful, forced} {
+		pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](3600)
+		r.create(pod)
+		r.waitFor(pod, "running", running)
+	}
+	del := graceful.DeepCopy()
+	now := metav1.Now()
+	del.DeletionTimestamp, del.DeletionGracePeriodSeconds = &now, ptr.To[int64](3600)
+	if err := r.p.DeletePod(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	// kubectl delete --force --grace-period=0: the API server removes the pod at once, and
+	// virtual-kubelet, finding it gone, hands over the provider's own copy.
+	if err := r.kube.CoreV1().Pods("default").Delete(ctx, forced.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	own, err := r.p.GetPod(ctx, "default", forced.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.p.DeletePod(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	left := map[types.UID]string{}
+	for _, g := range r.instances() {
+		uid, _ := translate.PodUIDFromTags(g.Tags)
+		left[uid] = g.Status
+	}
+	if st := left[graceful.UID]; st != eci.StatusTerminating {
+		t.Errorf("the gracefully deleted pod's instance is %q, want %s for its grace period", st, eci.StatusTerminating)
+	}
+	if st, ok := left[forced.UID]; ok {
+		t.Errorf("the force-deleted pod's instance is still listed (%s): it was deleted without Force", st)
 	}
 }
 

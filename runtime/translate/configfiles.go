@@ -243,6 +243,9 @@ type pendingToken struct {
 	volume string // the pod volume's name, for messages
 	src    *corev1.ServiceAccountTokenProjection
 	files  *eci.ConfigFileVolume // set when the volume is finished
+	// proxy is set for the kube-proxy's token (kubeproxy.go): a token of
+	// its own ServiceAccount, not of the pod's.
+	proxy *KubeProxy
 }
 
 const (
@@ -290,14 +293,23 @@ func (t *translator) issueTokens() {
 		if p.src.Audience != "" {
 			aud = []string{p.src.Audience}
 		}
-		tok, err := t.r.ServiceAccountToken(t.ctx, t.pod.Namespace, sa, aud, exp, t.pod)
+		ns, name, bound := t.pod.Namespace, sa, t.pod
+		if p.proxy != nil {
+			// The API server binds a token to a pod only for the pod's own
+			// ServiceAccount, in the pod's namespace, so the kube-proxy's
+			// token cannot be bound to the pod it serves: it is unbound,
+			// and dies with its ServiceAccount or when it expires
+			// (docs/runtime.md, "Cluster IP access").
+			ns, name, bound = p.proxy.Namespace, p.proxy.ServiceAccount, nil
+		}
+		tok, err := t.r.ServiceAccountToken(t.ctx, ns, name, aud, exp, bound)
 		switch {
 		case err != nil && apierrors.IsNotFound(err):
 			t.c.failCause(p.field, ReasonMissingReference, err,
-				"ServiceAccount %s/%s does not exist, so no token can be issued for it; create it (the pod is retried until it exists)", t.pod.Namespace, sa)
+				"ServiceAccount %s/%s does not exist, so no token can be issued for it; create it (the pod is retried until it exists)", ns, name)
 			continue
 		case err != nil:
-			t.c.failCause(p.field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", t.pod.Namespace, sa, err)
+			t.c.failCause(p.field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", ns, name, err)
 			continue
 		}
 		t.warnShortToken(p, exp, tok)

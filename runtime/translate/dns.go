@@ -30,7 +30,18 @@ func (t *translator) dns() {
 	policy := spec.DNSPolicy
 	switch policy {
 	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, "":
-		if len(t.node.ClusterDNS) == 0 {
+		if t.proxyOptOut {
+			t.c.warn("spec.dnsPolicy", WarnKubeProxyDisabled,
+				"dnsPolicy %s is used as Default (ECI's DNS, the VPC's resolvers): the pod opts out of kube-proxy with %s: %q, and the cluster DNS is a ClusterIP Service, which only kube-proxy makes reachable from an ECI instance; remove the annotation to resolve Service names",
+				policyName(policy), AnnotationKubeProxy, KubeProxyDisabled)
+			policy = corev1.DNSDefault
+			break
+		}
+		servers := t.node.ClusterDNS
+		if len(servers) == 0 && t.proxy {
+			servers = t.clusterDNSFromService()
+		}
+		if len(servers) == 0 {
 			t.c.warn("spec.dnsPolicy", WarnApproximated,
 				"the VNode has no cluster DNS server configured, so the pod uses ECI's default DNS (the VPC's resolvers) and cannot resolve Service names; the operator should set the VNode's cluster DNS")
 			policy = corev1.DNSDefault
@@ -38,7 +49,7 @@ func (t *translator) dns() {
 		}
 		// ECI's None policy with the kubelet's ClusterFirst resolv.conf.
 		cfg = &eci.DNSConfig{
-			NameServers: append([]string(nil), t.node.ClusterDNS...),
+			NameServers: append([]string(nil), servers...),
 			Searches:    []string{t.pod.Namespace + ".svc." + domain, "svc." + domain, domain},
 			Options:     []eci.DNSOption{{Name: "ndots", Value: "5"}},
 		}
@@ -173,3 +184,10 @@ func (t *translator) hostAliases() {
 }
 
 func parseIP(s string) net.IP { return net.ParseIP(s) }
+
+func policyName(p corev1.DNSPolicy) string {
+	if p == "" {
+		return string(corev1.DNSClusterFirst)
+	}
+	return string(p)
+}

@@ -144,7 +144,11 @@
 //	                                     svc.<domain> <domain>, ndots:5, merged with dnsConfig (servers and
 //	                                     searches appended without duplicates, options replaced by name;
 //	                                     over 3 servers / 32 searches dropped with a warning, as the
-//	                                     kubelet). A VNode without cluster DNS → Default (warning).
+//	                                     kubelet). The cluster DNS servers: the VNode's --cluster-dns, else
+//	                                     (cluster IP access on) the ClusterIP of kube-system/kube-dns, read
+//	                                     for each pod. None of them → Default (warning). A pod opted out of
+//	                                     kube-proxy → Default (KubeProxyDisabled warning: the DNS Service
+//	                                     is a ClusterIP only kube-proxy makes reachable).
 //	dnsPolicy Default                    DnsPolicy Default (ECI's VPC resolvers); dnsConfig cannot be
 //	                                     merged: ignored (warning)
 //	dnsPolicy None                       DnsPolicy None + dnsConfig
@@ -234,6 +238,26 @@
 //	eci-eviction-enable, eci-sls-enable,
 //	eci-reschedule-enable (legacy)
 //
+// # Cluster IP access (kube-proxy)
+//
+// With VNode.KubeProxy set, every instance gets one container more,
+// KubeProxyContainer: kube-proxy in iptables mode (KubeProxyCommand), with
+// the capabilities NET_ADMIN and NET_RAW only, sized 0.1 vCPU / 0.125 GiB
+// added to the pod's own size before rounding (a warning says when that
+// makes the instance larger), and a ConfigFileVolume of the same name with
+// its kubeconfig (the VNode's API server URL, the CA of the pod namespace's
+// ConfigMap kube-root-ca.crt) and a token of the kube-proxy's
+// ServiceAccount. The token is issued with the pod's own tokens, by the
+// same TokenRequest call, for a year and not bound to the pod: the API
+// server binds a token only to a pod that runs as the same ServiceAccount.
+// The container and volume names are reserved (InvalidSpec).
+//
+//	annotation                           handling
+//	-----------------------------------  ----------------------------------------------------------------
+//	eci-vnode.io/kube-proxy              "disabled": no kube-proxy container, and ClusterFirst DNS becomes
+//	                                     Default (warning KubeProxyDisabled); "enabled": the default; other
+//	                                     values → InvalidAnnotation
+//
 // # Placement defaults from the VNode
 //
 // VSwitchIDs, SecurityGroupID, ResourceGroupID, ScheduleStrategy and Tags
@@ -265,7 +289,6 @@
 //     true; this package resolves the environment itself (the library
 //     rejects status.podIP and never resolves resourceFieldRef).
 //   - Honour Options (fail strategy, spot fallback, sidecar status).
-//   - Size containers it adds itself (a kube-proxy sidecar) into the
-//     request's Cpu/Memory and container count: translation sizes the pod's
-//     own containers only.
+//   - Hide KubeProxyContainer from the pod's status, logs and exec: it is
+//     the VNode's, not the pod's.
 package translate

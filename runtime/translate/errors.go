@@ -160,6 +160,9 @@ const (
 	// after the pod starts, and ECI never refreshes it. The message says
 	// when and what to do instead.
 	WarnTokenExpires WarningReason = "TokenExpires"
+	// WarnKubeProxyDisabled: the pod opted out of the VNode's kube-proxy,
+	// so its dnsPolicy ClusterFirst falls back to Default (ECI's DNS).
+	WarnKubeProxyDisabled WarningReason = "KubeProxyDisabled"
 )
 
 // Warning is something translated approximately or left out. The runtime

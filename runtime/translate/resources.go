@@ -90,6 +90,12 @@ func (t *translator) sizing() {
 	if spec.Resources != nil { // pod-level resources
 		need = need.max(sizeOf(spec.Resources))
 	}
+	own := need // what the pod asks for itself
+	if t.proxy {
+		// The kube-proxy container runs beside every container, so it adds
+		// to the size before rounding (and so to the bill).
+		need = need.plus(kubeProxyOverhead)
+	}
 	t.sizeGPU()
 	t.sizeDisk(need)
 
@@ -109,7 +115,8 @@ func (t *translator) sizing() {
 		}
 		return
 	}
-	if need.milliCPU == 0 && need.memBytes == 0 {
+	if own.milliCPU == 0 && own.memBytes == 0 {
+		// ECI's default size holds the kube-proxy container as well.
 		t.size = DefaultSpec()
 		t.c.warn("spec.containers", WarnDefaulted,
 			"no container sets cpu or memory requests or limits, so the instance gets ECI's default size of 2 vCPU / 4 GiB (and is billed for it); set resources to choose a size")
@@ -122,6 +129,14 @@ func (t *translator) sizing() {
 			return
 		}
 		t.size = s
+		if t.proxy {
+			if bare, _ := RoundUpSpec(own.cores(), own.gib()); bare != s {
+				t.c.warn("spec.containers", WarnDefaulted,
+					"the kube-proxy this VNode adds to every instance (%s vCPU / %s GiB, for ClusterIP Services and cluster DNS) makes the instance %s vCPU / %s GiB instead of %s vCPU / %s GiB; size the containers with room for it, or set %s: %q if the pod needs neither",
+					fmtFloat(kubeProxyOverhead.cores()), fmtFloat(kubeProxyOverhead.gib()), fmtFloat(s.CPU), fmtFloat(s.Memory),
+					fmtFloat(bare.CPU), fmtFloat(bare.Memory), AnnotationKubeProxy, KubeProxyDisabled)
+			}
+		}
 	}
 	t.req.CPU, t.req.Memory = t.size.CPU, t.size.Memory
 }

@@ -42,9 +42,14 @@ type VNode struct {
 	Tags map[string]string
 
 	// ClusterDNS and ClusterDomain are the kubelet's --cluster-dns and
-	// --cluster-domain: used for dnsPolicy ClusterFirst.
+	// --cluster-domain: used for dnsPolicy ClusterFirst. With KubeProxy set
+	// and ClusterDNS empty, the ClusterIP of kube-system/kube-dns is used.
 	ClusterDNS    []string
 	ClusterDomain string // default "cluster.local"
+
+	// KubeProxy, when set, adds a kube-proxy container to every instance
+	// (cluster IP access); nil leaves ClusterIP Services unreachable.
+	KubeProxy *KubeProxy
 }
 
 // Resolver reads the cluster objects a pod refers to. The runtime backs it
@@ -162,6 +167,9 @@ type translator struct {
 	ignoredSec []string
 	// tokens are the service account token files still to be issued.
 	tokens []pendingToken
+	// proxy says the instance gets the kube-proxy container; proxyOptOut
+	// that the VNode has one but the pod opted out (kubeproxy.go).
+	proxy, proxyOptOut bool
 }
 
 func newTranslator(ctx context.Context, pod *corev1.Pod, node VNode, r Resolver) *translator {
@@ -179,11 +187,13 @@ func (t *translator) run() {
 	t.guardPod()
 	t.identity()
 	t.placement()
-	t.annotations() // after placement: pod annotations win over VNode defaults
-	t.tags()        // needs eci-custom-tags
-	t.sizing()      // needs eci-use-specs; resourceFieldRefs need the size
+	t.annotations()     // after placement: pod annotations win over VNode defaults
+	t.kubeProxyChoice() // needs the annotations
+	t.tags()            // needs eci-custom-tags
+	t.sizing()          // needs eci-use-specs; resourceFieldRefs need the size
 	t.volumes()
 	t.containers()
+	t.kubeProxyContainer() // after the pod's own containers and volumes
 	t.podLevel()
 	t.security() // after containers: one warning covers all ignored settings
 	t.dns()

@@ -76,6 +76,8 @@ func TestRuntimeObjectsInstallTheWebhookInItsNamespace(t *testing.T) {
 	want := []string{
 		"Namespace eci-vnode-system",
 		"Secret eci-vnode-system/eci-vnode-credentials",
+		"ServiceAccount eci-vnode-system/eci-vnode-kube-proxy",
+		"ClusterRoleBinding eci-vnode:kube-proxy",
 		"ServiceAccount eci-vnode-system/eci-vnode-webhook",
 		"ClusterRole eci-vnode:profile-webhook",
 		"ClusterRoleBinding eci-vnode:profile-webhook",
@@ -186,6 +188,10 @@ func TestVNodeDeploymentRunsTheNodeWithItsSettings(t *testing.T) {
 		"RoleBinding kube-node-lease/eci-vnode:node:vnode-a",
 		"Role kube-system/eci-vnode:node:vnode-a",
 		"RoleBinding kube-system/eci-vnode:node:vnode-a",
+		"Role eci-vnode-system/eci-vnode:node:vnode-a:kube-proxy",
+		"RoleBinding eci-vnode-system/eci-vnode:node:vnode-a:kube-proxy",
+		"Role default/eci-vnode:node:vnode-a:kube-proxy",
+		"RoleBinding default/eci-vnode:node:vnode-a:kube-proxy",
 		"Deployment eci-vnode-system/eci-vnode-vnode-a",
 	}
 	if got := ids(objs); !slices.Equal(got, want) {
@@ -245,7 +251,7 @@ func TestVNodeReplicasRunActiveStandby(t *testing.T) {
 	}
 	var leader *rbacv1.Role
 	for _, o := range objs {
-		if r, ok := o.(*rbacv1.Role); ok && r.Namespace == DefaultNamespace {
+		if r, ok := o.(*rbacv1.Role); ok && r.Namespace == DefaultNamespace && r.Name == "eci-vnode:node:vnode-a" {
 			leader = r
 		}
 	}
@@ -324,8 +330,8 @@ func TestRBACHasNoWildcards(t *testing.T) {
 			}
 		}
 	}
-	if roles != 9 {
-		t.Errorf("walked %d roles, want 9 (the webhook's 3; the approver's 2; the VNode's ClusterRole, node Lease, client CA and leader Lease roles)", roles)
+	if roles != 11 {
+		t.Errorf("walked %d roles, want 11 (the webhook's 3; the approver's 2; the VNode's ClusterRole, node Lease, client CA, leader Lease, kube-proxy token and API server address roles)", roles)
 	}
 }
 

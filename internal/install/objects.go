@@ -51,6 +51,7 @@ func (r Runtime) Objects() ([]Object, error) {
 		}
 		objs = append(objs, typed(s, "v1", "Secret"))
 	}
+	objs = append(objs, r.kubeProxyObjects()...)
 	if !r.Webhook.Disabled {
 		objs = append(objs, r.webhookObjects()...)
 	}
@@ -92,6 +93,7 @@ func (r Runtime) VNodeObjects(v VNode) ([]Object, error) {
 	if v.Replicas > 1 {
 		objs = append(objs, r.role(rbacName, r.Namespace, "node", &v, subject, leaseRules("eci-vnode-"+v.Name))...)
 	}
+	objs = append(objs, r.kubeProxyNodeObjects(&v, rbacName, subject)...)
 	objs = append(objs, typed(r.nodeDeployment(v, name), "apps/v1", "Deployment"))
 	return objs, nil
 }
@@ -287,6 +289,7 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	}
 	flag("cluster-dns", strings.Join(v.ClusterDNS, ","))
 	flag("cluster-domain", v.ClusterDomain)
+	args = append(args, v.kubeProxyArgs()...)
 	flag("eci-endpoint", r.ECIEndpoint)
 	flag("eci-scheme", r.ECIScheme)
 	if v.StatusPollFast > 0 {

@@ -174,6 +174,11 @@ type VNode struct {
 	// ClusterDNS and ClusterDomain for pods with dnsPolicy ClusterFirst.
 	ClusterDNS    []string
 	ClusterDomain string
+	// NoClusterIPAccess turns off the kube-proxy the runtime adds to every instance
+	// (--cluster-ip-access=false); KubeProxyImage replaces its image, by default the
+	// upstream kube-proxy of the API server's version (--kube-proxy-image).
+	NoClusterIPAccess bool
+	KubeProxyImage    string
 	// StatusPollFast, StatusPollSlow and ECIReadShare tune the status reads; zero keeps
 	// the runtime's defaults (docs/runtime.md, "Status reads and the read budget").
 	StatusPollFast, StatusPollSlow time.Duration

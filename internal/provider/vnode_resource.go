@@ -79,6 +79,8 @@ type vnodeResourceModel struct {
 	Tags                types.Map      `tfsdk:"tags"`
 	ClusterDNS          types.List     `tfsdk:"cluster_dns"`
 	ClusterDomain       types.String   `tfsdk:"cluster_domain"`
+	ClusterIPAccess     types.Bool     `tfsdk:"cluster_ip_access"`
+	KubeProxyImage      types.String   `tfsdk:"kube_proxy_image"`
 	Replicas            types.Int64    `tfsdk:"replicas"`
 	LogFormat           types.String   `tfsdk:"log_format"`
 	ID                  types.String   `tfsdk:"id"`
@@ -190,6 +192,19 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Nameservers of pods with `dnsPolicy: ClusterFirst`. Default: the runtime's. Updated in place."},
 			"cluster_domain": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Cluster domain of those pods. Default: the runtime's. Updated in place."},
+			"cluster_ip_access": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Whether the runtime adds a kube-proxy container to every ECI instance of the VNode, so its " +
+					"pods reach ClusterIP Services and, with `dnsPolicy: ClusterFirst`, the cluster DNS (without `cluster_dns`, the " +
+					"ClusterIP of the Service `kube-system/kube-dns`). It runs in iptables mode with the capabilities `NET_ADMIN` and " +
+					"`NET_RAW` only, as the ServiceAccount `eci-vnode-kube-proxy` bound to `system:node-proxier`; its 0.1 vCPU and " +
+					"128 MiB are added to each pod's size before ECI rounds it, and so to the bill. It needs the VPC of the VNode's " +
+					"instances to route to the pod IPs of the cluster's nodes and back. A pod opts out with the annotation " +
+					"`eci-vnode.io/kube-proxy: disabled` (its `ClusterFirst` DNS then becomes `Default`). Default `true`. " +
+					"Updated in place; it reaches instances created afterwards."},
+			"kube_proxy_image": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "The kube-proxy image of `cluster_ip_access`. Default: `registry.k8s.io/kube-proxy` of the " +
+					"API server's version (`/version`), read again as the cluster is upgraded. Set it to a mirror the VPC can pull " +
+					"from when it cannot reach registry.k8s.io. Updated in place."},
 			"replicas": schema.Int64Attribute{
 				Optional: true, Computed: true,
 				Default: int64default.StaticInt64(1),
@@ -348,7 +363,8 @@ func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
 		a.VSwitchIDs.Equal(b.VSwitchIDs) && a.SecurityGroupID.Equal(b.SecurityGroupID) && a.CPU.Equal(b.CPU) &&
 		a.Memory.Equal(b.Memory) && a.Pods.Equal(b.Pods) && a.GPU.Equal(b.GPU) && a.CustomResources.Equal(b.CustomResources) &&
 		a.Labels.Equal(b.Labels) && a.Tags.Equal(b.Tags) && a.ClusterDNS.Equal(b.ClusterDNS) &&
-		a.ClusterDomain.Equal(b.ClusterDomain) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll) &&
+		a.ClusterDomain.Equal(b.ClusterDomain) && a.ClusterIPAccess.Equal(b.ClusterIPAccess) &&
+		a.KubeProxyImage.Equal(b.KubeProxyImage) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll) &&
 		a.Taints.Equal(b.Taints) && a.SpotStrategy.Equal(b.SpotStrategy) && a.SpotPriceLimit.Equal(b.SpotPriceLimit) &&
 		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.LogFormat.Equal(b.LogFormat) && a.DriftedObjects.Equal(b.DriftedObjects)
 }
@@ -586,6 +602,8 @@ func (m vnodeResourceModel) vnode() (install.VNode, error) {
 		Tags:                tags,
 		ClusterDNS:          strList(m.ClusterDNS),
 		ClusterDomain:       m.ClusterDomain.ValueString(),
+		NoClusterIPAccess:   !m.ClusterIPAccess.IsNull() && !m.ClusterIPAccess.ValueBool(),
+		KubeProxyImage:      m.KubeProxyImage.ValueString(),
 		Replicas:            int32(m.Replicas.ValueInt64()),
 		SpotStrategy:        m.SpotStrategy.ValueString(),
 		SpotPriceLimit:      m.SpotPriceLimit.ValueString(),
@@ -774,6 +792,8 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	m.SecurityGroupID = optionalFlag(args, "security-group-id")
 	m.ClusterDNS = keepEmptyList(m.ClusterDNS, listOf(listFlag(args, "cluster-dns")))
 	m.ClusterDomain = optionalFlag(args, "cluster-domain")
+	m.ClusterIPAccess = types.BoolValue(flagValue(args, "cluster-ip-access", "true") == "true")
+	m.KubeProxyImage = optionalFlag(args, "kube-proxy-image")
 	node, err := getNode(ctx, kc, name)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the VNode", err.Error())

@@ -30,6 +30,7 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
 // testAccVNodeResourceConfig is a runtime and one VNode on it; vnode is the
@@ -80,6 +81,8 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   spot_strategy          = "SpotAsPriceGo"
   auto_match_image_cache = true
   log_format             = "json"
+  cluster_ip_access      = false
+  kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
 `, zone)
 	third := fmt.Sprintf(`
   zone_ids    = [%q]
@@ -94,6 +97,8 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   spot_strategy          = "SpotAsPriceGo"
   auto_match_image_cache = true
   log_format             = "json"
+  cluster_ip_access      = false
+  kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
 `, zone)
 
 	resource.UnitTest(t, resource.TestCase{
@@ -137,7 +142,8 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 					testAccCheckNodeLabel(kc, node, "tier", "two"),
 					testAccCheckNodeCapacity(kc, node, corev1.ResourceCPU, "32"),
 					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "dedicated=ci:NoSchedule"),
-					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true", "--log-format=json"),
+					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true", "--log-format=json",
+						"--cluster-ip-access=false", "--kube-proxy-image=mirror.example.com/kube-proxy:v1.37.2"),
 				),
 			},
 			// Drift: an edited Deployment (a label flag, the image) is put back.
@@ -642,9 +648,20 @@ func testAccCheckPodRunsOnVNode(t *testing.T, kc kubernetes.Interface, emu *emul
 			return err
 		}
 		for _, g := range out.ContainerGroups {
-			if g.Status == "Running" {
-				return nil
+			if g.Status != "Running" {
+				continue
 			}
+			// cluster_ip_access is on by default: the instance runs the
+			// upstream kube-proxy of the API server's version beside the app.
+			for _, c := range g.Containers {
+				if c.Name == translate.KubeProxyContainer {
+					if want := "registry.k8s.io/kube-proxy:" + sandbox.KubernetesVersion; c.Image != want {
+						return fmt.Errorf("instance %s runs kube-proxy %q, want %q", g.ContainerGroupID, c.Image, want)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("instance %s of VNode %s has no %s container: %+v", g.ContainerGroupID, node, translate.KubeProxyContainer, g.Containers)
 		}
 		return fmt.Errorf("the emulator lists no running instance of VNode %s (%d listed)", node, len(out.ContainerGroups))
 	}

@@ -39,6 +39,15 @@ type Config struct {
 	ClusterDNS    []string
 	ClusterDomain string
 
+	// ClusterIPAccess adds a kube-proxy container to every instance, so
+	// pods reach ClusterIP Services and the cluster DNS (kubeproxy.go).
+	// KubeProxyImage replaces the upstream image of the API server's
+	// version; KubeProxyServiceAccount (namespace/name) is the kube-proxy's
+	// identity, bound to the ClusterRole system:node-proxier.
+	ClusterIPAccess         bool
+	KubeProxyImage          string
+	KubeProxyServiceAccount string
+
 	// Capacity advertised on the node; Allocatable is the same.
 	Capacity corev1.ResourceList
 	// NodeIP is the address the node reports (the runtime pod's IP).
@@ -226,6 +235,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		bad("create-workers", "%d is negative", c.Workers)
+	}
+	if c.ClusterIPAccess {
+		if err := KubeProxyServiceAccountRef(c.KubeProxyServiceAccount); err != nil {
+			bad("kube-proxy-service-account", "%v: the kube-proxy's ServiceAccount is needed with --cluster-ip-access (default $POD_NAMESPACE/eci-vnode-kube-proxy)", err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -64,7 +64,14 @@ func (p *Provider) processCreate(ctx context.Context, uid types.UID) {
 	token := t.clientToken()
 	p.mu.Unlock()
 
-	res, err := translate.Pod(ctx, pod, p.vnode, p.resolver)
+	vnode, err := p.translationVNode(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.retryCreate(t, ReasonCreateRetrying, "cluster IP access: "+err.Error())
+		}
+		return
+	}
+	res, err := translate.Pod(ctx, pod, vnode, p.resolver)
 	if err != nil {
 		p.translationFailed(t, err)
 		return

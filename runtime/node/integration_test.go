@@ -268,6 +268,9 @@ func (g *ground) startRuntime(nodeName, name string, extra ...string) *runtimePr
 		"--kubeconfig", g.sb.Kubeconfig(), "--metrics-addr", "127.0.0.1:0", "--node-ip", "127.0.0.1",
 		"--status-poll-fast", "300ms", "--status-poll-slow", "2s", "--orphan-grace-period", "5s",
 		"--eci-health-interval", "2s", "--log-level", "debug",
+		// These tests create no kube-proxy ServiceAccount; the test of cluster
+		// IP access turns it on again (a later flag wins).
+		"--cluster-ip-access=false",
 	}, extra...)
 	cmd := exec.Command(g.bin, args...)
 	cmd.Env = append(os.Environ(),

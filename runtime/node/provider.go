@@ -149,6 +149,9 @@ type Provider struct {
 	// stats caches ECI's metrics for /stats/summary and /metrics/resource
 	// (stats.go).
 	stats statsCache
+	// kubeProxy caches what the kube-proxy of each instance needs to know
+	// about the cluster (kubeproxy.go).
+	kubeProxy kubeProxyInfo
 }
 
 // ProviderDeps are the collaborators of a Provider.

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
 // ConditionContainerInstanceCreated is ECI's own pod condition: True once the
@@ -165,6 +166,9 @@ func groupPhase(pod *corev1.Pod, g *eci.ContainerGroup) (corev1.PodPhase, string
 	case eci.StatusPending:
 		return corev1.PodPending, "", ""
 	case eci.StatusRunning, eci.StatusRestarting, eci.StatusUpdating:
+		if ph, done := finishedBesideKubeProxy(pod, g); done {
+			return ph, "", ""
+		}
 		return corev1.PodRunning, "", ""
 	case eci.StatusTerminating:
 		// Containers are stopping; the pod keeps its last running phase until
@@ -180,6 +184,44 @@ func groupPhase(pod *corev1.Pod, g *eci.ContainerGroup) (corev1.PodPhase, string
 		return corev1.PodFailed, ReasonInstanceExpired, fmt.Sprintf("ECI released instance %s (status Expired: overdue payment)", g.ContainerGroupID)
 	}
 	return corev1.PodPending, "", fmt.Sprintf("ECI reports unknown status %q for instance %s", g.Status, g.ContainerGroupID)
+}
+
+// finishedBesideKubeProxy is the phase of a pod whose own containers have
+// all finished for good while the VNode's kube-proxy container
+// (translate.KubeProxyContainer) keeps the instance Running: ECI counts
+// every container, the kubelet only the pod's. It is false for a pod
+// without that container, and for restartPolicy Always, whose containers
+// never finish for good.
+func finishedBesideKubeProxy(pod *corev1.Pod, g *eci.ContainerGroup) (corev1.PodPhase, bool) {
+	if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways || len(pod.Spec.Containers) == 0 {
+		return "", false
+	}
+	byName := map[string]*eci.ContainerInfo{}
+	proxy := false
+	for i := range g.Containers {
+		byName[g.Containers[i].Name] = &g.Containers[i]
+		proxy = proxy || g.Containers[i].Name == translate.KubeProxyContainer
+	}
+	if !proxy {
+		return "", false
+	}
+	failed := false
+	for _, c := range pod.Spec.Containers {
+		ec, ok := byName[c.Name]
+		if !ok || ec.CurrentState.State != eci.ContainerTerminated {
+			return "", false
+		}
+		if ec.CurrentState.ExitCode != 0 {
+			if pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure {
+				return "", false // ECI starts it again
+			}
+			failed = true
+		}
+	}
+	if failed {
+		return corev1.PodFailed, true
+	}
+	return corev1.PodSucceeded, true
 }
 
 // failureMessage summarises why an instance failed from its newest warning event.

@@ -56,6 +56,9 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.Var(&tags, "tags", "k=v,... tags added to every instance of this VNode")
 	fs.Var(&clusterDNS, "cluster-dns", "comma-separated cluster DNS service IPs, for dnsPolicy ClusterFirst")
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain")
+	fs.BoolVar(&cfg.ClusterIPAccess, "cluster-ip-access", true, "run kube-proxy in every instance, so pods reach ClusterIP Services and the cluster DNS (a pod opts out with the annotation eci-vnode.io/kube-proxy: disabled)")
+	fs.StringVar(&cfg.KubeProxyImage, "kube-proxy-image", "", "kube-proxy image of --cluster-ip-access (default: "+node.KubeProxyImageRepository+" of the API server's version)")
+	fs.StringVar(&cfg.KubeProxyServiceAccount, "kube-proxy-service-account", defaultKubeProxySA(getenv), "namespace/name of the kube-proxy's ServiceAccount, bound to system:node-proxier (default $POD_NAMESPACE/"+install.KubeProxyServiceAccount+", without POD_NAMESPACE "+install.DefaultNamespace+")")
 	fs.Var(&capacity, "capacity", "resource=quantity,... advertised capacity (cpu, memory, pods, ephemeral-storage, nvidia.com/gpu, custom)")
 	fs.Var(&labels, "node-labels", "k=v,... extra node labels")
 	fs.Var(&taints, "node-taints", "the node's taints, "+install.TaintSyntax+" (default: the VNode taint "+install.FormatTaints(install.DefaultVNodeTaints())+"; empty: no taints)")
@@ -91,6 +94,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	s.moreEnv["kubelet-api-addr"] = []string{"POD_IP"}
 	s.moreEnv["kubeconfig"] = []string{"KUBECONFIG"}
 	s.moreEnv["leader-elect-namespace"] = []string{"POD_NAMESPACE"}
+	s.moreEnv["kube-proxy-service-account"] = []string{"POD_NAMESPACE"}
 
 	if s.settle(args, "config", getenv, stdout) {
 		return 0
@@ -284,4 +288,14 @@ func (s *settings) kubeClient(name, kubeconfig string, qps float64, burst int) k
 		return nil
 	}
 	return cs
+}
+
+// defaultKubeProxySA is the ServiceAccount the installation creates for the
+// kube-proxy, in the runtime's own namespace.
+func defaultKubeProxySA(getenv func(string) string) string {
+	ns := getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = install.DefaultNamespace
+	}
+	return ns + "/" + install.KubeProxyServiceAccount
 }

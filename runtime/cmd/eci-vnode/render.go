@@ -24,6 +24,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 		zones, vswitches, clusterDNS  listFlag
 		tags, labels, capacity        mapFlag
 		credentialsFromEnv, noWebhook bool
+		clusterIPAccess               bool
 		webhookReplicas, replicas     int
 		pollFast, pollSlow            time.Duration
 		taints                        taintsFlag
@@ -62,6 +63,8 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs.BoolVar(&v.AutoMatchImageCache, "auto-match-image-cache", false, "let ECI match an image cache for every pod without its own setting")
 	fs.Var(&clusterDNS, "cluster-dns", "comma-separated cluster DNS service IPs")
 	fs.StringVar(&v.ClusterDomain, "cluster-domain", "", "cluster DNS domain (the runtime's default: cluster.local)")
+	fs.BoolVar(&clusterIPAccess, "cluster-ip-access", true, "run kube-proxy in every instance, for ClusterIP Services and the cluster DNS")
+	fs.StringVar(&v.KubeProxyImage, "kube-proxy-image", "", "kube-proxy image (the runtime's default: registry.k8s.io/kube-proxy of the API server's version)")
 	fs.IntVar(&replicas, "replicas", 1, "replicas of each VNode's runtime; above 1 they run active/standby")
 	fs.DurationVar(&pollFast, "status-poll-fast", 0, "how often ECI is asked which instances changed (0: the runtime's default)")
 	fs.DurationVar(&pollSlow, "status-poll-slow", 0, "how often every instance is listed (0: the runtime's default)")
@@ -85,6 +88,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	s.atLeast("webhook-replicas", webhookReplicas, 1)
 	s.atLeast("replicas", replicas, 1)
 	v.ZoneIDs, v.VSwitchIDs, v.ClusterDNS = zones, vswitches, clusterDNS
+	v.NoClusterIPAccess = !clusterIPAccess
 	v.Tags, v.Labels, v.Capacity = tags, labels, capacity
 	v.Taints = s.taints("node-taints", taints)
 	v.Replicas = int32(replicas)

@@ -144,9 +144,11 @@ func KubeProxyCapabilities() []string { return []string{"NET_ADMIN", "NET_RAW"} 
 
 // KubeProxyCommand is the kube-proxy command line of an instance, exported
 // so a test runs the real binary with exactly these arguments. Flags rather
-// than a configuration file: the file format cannot turn off the health and
-// metrics servers, whose ports (10256, 10249) would otherwise be taken in
-// the pod's own network namespace.
+// than a configuration file: only the (deprecated) --healthz-port=0 turns
+// the health server off, so its port 10256 stays free in the pod's own
+// network namespace on every address. The metrics server cannot be turned
+// off (kube-proxy v1.37 refuses an empty --metrics-bind-address); it keeps
+// its default, 127.0.0.1:10249, loopback only.
 func KubeProxyCommand(kubeconfig, nodeName string) []string {
 	return []string{
 		"/usr/local/bin/kube-proxy",
@@ -156,7 +158,7 @@ func KubeProxyCommand(kubeconfig, nodeName string) []string {
 		// aware routing and its name for node-local endpoints.
 		"--hostname-override=" + nodeName,
 		"--healthz-port=0",
-		"--metrics-port=0",
+		"--metrics-bind-address=127.0.0.1:10249",
 		// Leave the kernel's conntrack settings alone (writing them needs a
 		// privileged container; an instance serves one pod).
 		"--conntrack-max-per-core=0",

@@ -100,7 +100,7 @@ func TestKubeProxyContainerReachesTheEmulator(t *testing.T) {
 		t.Errorf("kube-proxy image %q, want %q", proxy.Image, kubeProxyImage)
 	}
 	wantCmd := []string{"/usr/local/bin/kube-proxy", "--kubeconfig=/var/lib/eci-vnode-kube-proxy/kubeconfig", "--proxy-mode=iptables",
-		"--hostname-override=" + node.NodeName, "--healthz-port=0", "--metrics-port=0", "--conntrack-max-per-core=0",
+		"--hostname-override=" + node.NodeName, "--healthz-port=0", "--metrics-bind-address=127.0.0.1:10249", "--conntrack-max-per-core=0",
 		"--conntrack-tcp-timeout-established=0", "--conntrack-tcp-timeout-close-wait=0", "--iptables-localhost-nodeports=false"}
 	if !slices.Equal(proxy.Commands, wantCmd) {
 		t.Errorf("kube-proxy command\n%q\nwant\n%q", proxy.Commands, wantCmd)

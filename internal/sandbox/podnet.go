@@ -57,10 +57,7 @@ func addRoutedPodRange(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("make %s local: ip route show %s: %v: %s", routedPodRange, sel, err, strings.TrimSpace(string(out)))
 		}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if line == "" || strings.HasPrefix(line, "default ") || strings.HasPrefix(line, "local "+routedPodRange+" dev lo ") {
-				continue
-			}
+		if line := foreignRoute(string(out)); line != "" {
 			return fmt.Errorf("make %s local: this machine routes part of it already (%s); not overriding that", routedPodRange, line)
 		}
 	}
@@ -73,6 +70,19 @@ func addRoutedPodRange(ctx context.Context) error {
 		return fmt.Errorf("make %s local: the route is in place but %s cannot be bound: %w", routedPodRange, routedProbeIP, err)
 	}
 	return nil
+}
+
+// foreignRoute returns the first route of `ip route show` output that is neither a default
+// route nor the local route this file adds, "" if there is none.
+func foreignRoute(out string) string {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "default ") || strings.HasPrefix(line, "local "+routedPodRange+" dev lo ") {
+			continue
+		}
+		return line
+	}
+	return ""
 }
 
 // routedProbeIP is the address that proves the range is local: the allocator never hands it

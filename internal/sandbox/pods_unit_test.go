@@ -207,6 +207,23 @@ func TestRoutedIPAllocatorStaysInItsRange(t *testing.T) {
 	}
 }
 
+func TestRoutedRangeIsNotAddedOverARouteOfTheMachine(t *testing.T) {
+	for out, want := range map[string]string{
+		"":                                  "",
+		"default via 192.0.2.1 dev eth0 \n": "",
+		"local 100.64.0.0/16 dev lo table local scope host \n":                                  "",
+		"default via 192.0.2.1 dev eth0 \nlocal 100.64.0.0/16 dev lo table local scope host \n": "",
+		// A carrier-grade NAT or VPN on the range, or an address of an interface in it.
+		"100.64.0.0/10 dev tailscale0 table 52 \n":                                        "100.64.0.0/10 dev tailscale0 table 52",
+		"default via 192.0.2.1 dev eth0 \n100.64.3.0/24 dev eth1 proto kernel scope link": "100.64.3.0/24 dev eth1 proto kernel scope link",
+		"local 100.64.3.7 dev eth1 table local proto kernel scope host src 100.64.3.7":    "local 100.64.3.7 dev eth1 table local proto kernel scope host src 100.64.3.7",
+	} {
+		if got := foreignRoute(out); got != want {
+			t.Errorf("foreignRoute(%q) = %q, want %q", out, got, want)
+		}
+	}
+}
+
 func TestSandboxesStartTheirPodIPsApart(t *testing.T) {
 	starts := map[string]bool{}
 	for i := 0; i < 20; i++ {

@@ -71,7 +71,8 @@ func (d *priceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				Optional: true,
 				MarkdownDescription: "vCPUs of the spec, such as `2` or `0.5`; with `memory`, instead of `instance_type`. " +
 					"ECI bills the smallest spec it sells that has at least this many vCPUs and this much memory, and so " +
-					"does the quote.",
+					"does the quote. To price a pod on a VNode with `cluster_ip_access` (the default), add its kube-proxy's " +
+					"0.1 vCPU and 0.125 GiB to the pod's own size, as the runtime does before it rounds.",
 			},
 			"memory": schema.Float64Attribute{
 				Optional:            true,

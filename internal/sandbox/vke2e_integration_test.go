@@ -16,9 +16,11 @@ import (
 var vkE2ESkipped = map[string]string{
 	// The suite reads both through the *pod* proxy of a pod named after the node
 	// (/api/v1/namespaces/<ns>/pods/https:<node>:10250/proxy/...), as in its own set-up
-	// where the mock provider runs as that pod with an unauthenticated kubelet API.
-	// kube-apiserver's pod proxy sends no credentials, and this runtime refuses anonymous
-	// callers (401), as a kubelet must. The same endpoints through the node proxy are
+	// where the mock provider runs as that pod with an unauthenticated kubelet API. Here
+	// there is no such pod (run anyway, both fail with "the server could not find the
+	// requested resource (get pods https:<node>:10250)"), and there could be no working
+	// one: kube-apiserver's pod proxy sends no credentials, and this runtime refuses
+	// anonymous callers (401), as a kubelet must. The same endpoints through the node proxy are
 	// TestVNodeKubeletAPIThroughTheAPIServerProxy's.
 	"TestGetStatsSummary":    "reads /stats/summary anonymously through a pod proxy; the runtime refuses anonymous callers",
 	"TestGetMetricsResource": "reads /metrics/resource anonymously through a pod proxy; the runtime refuses anonymous callers",

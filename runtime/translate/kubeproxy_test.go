@@ -255,3 +255,19 @@ func TestKubeProxyReservedNamesAndMissingCA(t *testing.T) {
 		t.Errorf("problems %v; want a retryable missing kube-root-ca.crt", es)
 	}
 }
+
+// The kube-proxy counts against ECI's 20 containers per instance, and the refusal says so.
+func TestKubeProxyCountsAgainstTheContainerLimit(t *testing.T) {
+	cs := make([]corev1.Container, 20)
+	for i := range cs {
+		cs[i] = ctr("c"+itoa(int64(i)), "app:1")
+	}
+	p := pod("many", cs...)
+	es := problems(t, p, proxyVNode(), proxyCluster(t))
+	if len(es) != 1 || es[0].Reason != translate.ReasonTooLarge ||
+		!strings.Contains(es[0].Message, `the pod has 21 containers (sidecars included) (one is the kube-proxy this VNode adds; the annotation eci-vnode.io/kube-proxy: "disabled" leaves it out)`) {
+		t.Errorf("problems %v; want one TooLarge naming the kube-proxy", es)
+	}
+	p.Annotations = map[string]string{translate.AnnotationKubeProxy: translate.KubeProxyDisabled}
+	run(t, p, proxyVNode(), proxyCluster(t))
+}

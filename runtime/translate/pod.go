@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -141,14 +142,18 @@ func (t *translator) podLevel() {
 // checkLimits enforces ECI's per-instance counts on the finished request.
 func (t *translator) checkLimits() {
 	r := t.req
+	proxy := ""
+	if t.proxy {
+		proxy = fmt.Sprintf(" (one is the kube-proxy this VNode adds; the annotation %s: %q leaves it out)", AnnotationKubeProxy, KubeProxyDisabled)
+	}
 	if n := len(r.Containers); n > maxContainers {
-		t.c.fail("spec.containers", ReasonTooLarge, "the pod has %d containers (sidecars included); ECI runs at most %d per instance", n, maxContainers)
+		t.c.fail("spec.containers", ReasonTooLarge, "the pod has %d containers (sidecars included)%s; ECI runs at most %d per instance", n, proxy, maxContainers)
 	}
 	if n := len(r.InitContainers); n > maxContainers {
 		t.c.fail("spec.initContainers", ReasonTooLarge, "the pod has %d init containers; ECI runs at most %d per instance", n, maxContainers)
 	}
 	if n := len(r.Volumes); n > maxVolumes {
 		t.c.fail("spec.volumes", ReasonTooLarge,
-			"the pod has %d volumes; ECI allows at most %d per instance: combine ConfigMaps, Secrets and downward API files into one projected volume", n, maxVolumes)
+			"the pod has %d volumes%s; ECI allows at most %d per instance: combine ConfigMaps, Secrets and downward API files into one projected volume", n, proxy, maxVolumes)
 	}
 }

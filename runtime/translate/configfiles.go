@@ -312,7 +312,11 @@ func (t *translator) issueTokens() {
 			t.c.failCause(p.field, ReasonLookupFailed, err, "requesting a token for ServiceAccount %s/%s failed: %v", ns, name, err)
 			continue
 		}
-		t.warnShortToken(p, exp, tok)
+		if p.proxy != nil {
+			t.warnShortProxyToken(p, exp, tok)
+		} else {
+			t.warnShortToken(p, exp, tok)
+		}
 		content := base64.StdEncoding.EncodeToString([]byte(tok.Value))
 		// The last file of that path: a later source of the same path wins.
 		for i := len(p.files.Files) - 1; i >= 0; i-- {

@@ -2,7 +2,9 @@ package translate
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -229,4 +231,22 @@ func (t *translator) clusterDNSFromService() []string {
 		return out
 	}
 	return nil
+}
+
+// warnShortProxyToken reports a kube-proxy token the API server granted for
+// less than the year asked (its --service-account-max-token-expiration):
+// when it expires, the instance's kube-proxy can no longer watch the API
+// server and its rules stop following Services and endpoints, whenever that
+// is, so any cut is worth a warning.
+func (t *translator) warnShortProxyToken(p pendingToken, requested int64, tok Token) {
+	if tok.IssuedAt.IsZero() || tok.Expiry.IsZero() {
+		return
+	}
+	lifetime := tok.Expiry.Sub(tok.IssuedAt)
+	if lifetime >= time.Duration(requested)*time.Second {
+		return
+	}
+	t.c.warn(p.field, WarnTokenExpires,
+		"the token of the kube-proxy this VNode adds expires at %s, %s after it was issued (the API server cut the %s s asked for to its --service-account-max-token-expiration); from then on the instance's kube-proxy no longer follows Service and endpoint changes, so ClusterIP Services may fail: raise the API server's limit, or recreate the pod before then",
+		tok.Expiry.UTC().Format(time.RFC3339), lifetime, strconv.FormatInt(requested, 10))
 }

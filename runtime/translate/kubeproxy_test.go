@@ -271,3 +271,20 @@ func TestKubeProxyCountsAgainstTheContainerLimit(t *testing.T) {
 	p.Annotations = map[string]string{translate.AnnotationKubeProxy: translate.KubeProxyDisabled}
 	run(t, p, proxyVNode(), proxyCluster(t))
 }
+
+// A kube-proxy token the API server cuts short is reported, however long it still lives: the
+// instance never gets another one.
+func TestKubeProxyTokenCutShortIsReported(t *testing.T) {
+	app := ctr("app", "app:1")
+	app.Resources = res("", "", "1", "2Gi")
+	p := pod("app-0", app)
+	out := run(t, p, proxyVNode(), tokenAPI{Listers: proxyCluster(t), max: 7 * 24 * 3600})
+	if !hasWarning(out.Warnings, `metadata.annotations["eci-vnode.io/kube-proxy"]`, translate.WarnTokenExpires,
+		"the token of the kube-proxy this VNode adds expires at 2030-01-09T03:04:05Z, 168h0m0s after it was issued (the API server cut the 31536000 s asked for") {
+		t.Errorf("no warning of the cut token: %v", warnings(out.Warnings))
+	}
+	out = run(t, p, proxyVNode(), proxyCluster(t))
+	if hasWarning(out.Warnings, `metadata.annotations["eci-vnode.io/kube-proxy"]`, translate.WarnTokenExpires, "") {
+		t.Errorf("a year's token is reported: %v", warnings(out.Warnings))
+	}
+}

@@ -84,3 +84,37 @@ func TestKubeProxyIsNotOfferedByTheKubeletAPI(t *testing.T) {
 		t.Errorf("app log %q", got)
 	}
 }
+
+// The default image follows the API server's version; a distribution's suffix is dropped,
+// since the upstream image has the plain release only.
+func TestKubeProxyImageForTheAPIServersVersion(t *testing.T) {
+	for v, want := range map[string]string{
+		"v1.37.2":          "registry.k8s.io/kube-proxy:v1.37.2",
+		"v1.37.2+k3s1":     "registry.k8s.io/kube-proxy:v1.37.2",
+		"v1.36.0-eks-4d2a": "registry.k8s.io/kube-proxy:v1.36.0",
+	} {
+		if got, err := KubeProxyImageFor(v); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", v, got, err, want)
+		}
+	}
+	if _, err := KubeProxyImageFor("unknown"); err == nil || !strings.Contains(err.Error(), "set --kube-proxy-image") {
+		t.Errorf("a version that is not one: %v; want the advice to set --kube-proxy-image", err)
+	}
+}
+
+// The API server's address is its first ready endpoint, on the https port.
+func TestAPIServerURLFromTheKubernetesEndpoints(t *testing.T) {
+	slice := discoveryv1.EndpointSlice{
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{"192.168.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false)}},
+			{Addresses: []string{"192.168.0.10"}},
+		},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: ptr.To[int32](6443)}},
+	}
+	if got, err := apiServerURL([]discoveryv1.EndpointSlice{slice}); err != nil || got != "https://192.168.0.10:6443" {
+		t.Errorf("%q, %v; want https://192.168.0.10:6443", got, err)
+	}
+	if _, err := apiServerURL(nil); err == nil || !strings.Contains(err.Error(), "no ready endpoint") {
+		t.Errorf("no endpoints: %v", err)
+	}
+}

@@ -267,7 +267,9 @@ const (
 // issueTokens requests the reserved tokens through the TokenRequest API,
 // bound to the pod. Each token is issued once, here, and never refreshed:
 // ECI writes the files into the instance at creation and nothing replaces
-// them later, where a kubelet would rotate the token before it expires. The
+// them later, where a kubelet would rotate the token before it expires
+// (only the kube-proxy's token, which the runtime owns, is replaced in the
+// running instance: KubeProxyVolume). The
 // kube-api-access token therefore lasts a year (see kubeAPIAccessSeconds);
 // every other token expires after its expirationSeconds, and one that does
 // so within shortTokenLifetime is reported by warnShortToken.
@@ -313,6 +315,7 @@ func (t *translator) issueTokens() {
 			continue
 		}
 		if p.proxy != nil {
+			t.proxyToken = Token{IssuedAt: tok.IssuedAt, Expiry: tok.Expiry}
 			t.warnShortProxyToken(p, exp, tok)
 		} else {
 			t.warnShortToken(p, exp, tok)

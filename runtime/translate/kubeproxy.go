@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +47,9 @@ const (
 
 	// kubeProxyTokenSeconds is the lifetime asked for the kube-proxy's
 	// token: a year, like the kube-api-access token every pod gets (see
-	// kubeAPIAccessSeconds), because ECI writes the file once and nothing
-	// replaces it while the instance runs.
+	// kubeAPIAccessSeconds), so the runtime replaces it in a running
+	// instance (KubeProxyVolume) rarely; an API server that caps token
+	// lifetimes makes that more frequent.
 	kubeProxyTokenSeconds = 365 * 24 * 3600
 )
 
@@ -108,26 +111,14 @@ func (t *translator) kubeProxyContainer() {
 	if !t.proxy {
 		return
 	}
-	kp := t.node.KubeProxy
-	ca := t.kubeProxyCA()
-	if ca == nil {
+	vol := t.kubeProxyVolume()
+	if vol == nil {
 		return
 	}
-	files := &eci.ConfigFileVolume{Files: []eci.ConfigFile{
-		{Path: "kubeconfig", Content: base64.StdEncoding.EncodeToString(kubeProxyKubeconfig(kp.Server, ca))},
-		{Path: "token"}, // issueTokens
-	}}
-	t.req.Volumes = append(t.req.Volumes, eci.Volume{Name: KubeProxyContainer, Type: eci.VolumeTypeConfigFile, ConfigFile: files})
-	t.tokens = append(t.tokens, pendingToken{
-		field:  annotationField(AnnotationKubeProxy),
-		volume: KubeProxyContainer,
-		src:    &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: eci.Ptr(int64(kubeProxyTokenSeconds))},
-		files:  files,
-		proxy:  kp,
-	})
+	t.req.Volumes = append(t.req.Volumes, *vol)
 	t.req.Containers = append(t.req.Containers, eci.Container{
 		Name:     KubeProxyContainer,
-		Image:    kp.Image,
+		Image:    t.node.KubeProxy.Image,
 		Commands: KubeProxyCommand(kubeProxyDir+"/kubeconfig", t.node.NodeName),
 		CPU:      float64(kubeProxyMilliCPU) / 1000,
 		Memory:   float64(kubeProxyMemBytes) / gib,
@@ -136,6 +127,59 @@ func (t *translator) kubeProxyContainer() {
 		},
 		SecurityContext: &eci.ContainerSecurityContext{CapabilityAdd: KubeProxyCapabilities()},
 	})
+}
+
+// kubeProxyVolume is the kube-proxy's config-file volume, its kubeconfig
+// and its token file, which issueTokens fills; nil when the CA is missing
+// (the problem is recorded).
+func (t *translator) kubeProxyVolume() *eci.Volume {
+	kp := t.node.KubeProxy
+	ca := t.kubeProxyCA()
+	if ca == nil {
+		return nil
+	}
+	files := &eci.ConfigFileVolume{Files: []eci.ConfigFile{
+		{Path: "kubeconfig", Content: base64.StdEncoding.EncodeToString(kubeProxyKubeconfig(kp.Server, ca))},
+		{Path: "token"}, // issueTokens
+	}}
+	t.tokens = append(t.tokens, pendingToken{
+		field:  annotationField(AnnotationKubeProxy),
+		volume: KubeProxyContainer,
+		src:    &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: eci.Ptr(int64(kubeProxyTokenSeconds))},
+		files:  files,
+		proxy:  kp,
+	})
+	return &eci.Volume{Name: KubeProxyContainer, Type: eci.VolumeTypeConfigFile, ConfigFile: files}
+}
+
+// KubeProxyVolume builds the kube-proxy's config-file volume of a pod's
+// running instance anew, with a fresh token, the current API server
+// address and the current CA: what the runtime sends with
+// UpdateContainerGroup to replace the token before it expires
+// (docs/runtime.md, "Cluster IP access"). The Token has no Value, only the
+// times the API server gave it. Errors are of type Errors, as Pod's.
+func KubeProxyVolume(ctx context.Context, pod *corev1.Pod, node VNode, r Resolver) (eci.Volume, Token, error) {
+	if pod == nil || r == nil || node.KubeProxy == nil {
+		return eci.Volume{}, Token{}, errors.New("translate: KubeProxyVolume needs a pod, a resolver and a VNode with a kube-proxy")
+	}
+	t := newTranslator(ctx, pod, node, r)
+	t.proxy = true
+	vol := t.kubeProxyVolume()
+	t.issueTokens()
+	if len(t.c.errs) > 0 {
+		return eci.Volume{}, Token{}, t.c.errs
+	}
+	return *vol, t.proxyToken, nil
+}
+
+// KubeProxyTokenRefreshed reports whether the runtime keeps the kube-proxy
+// token of this pod's instance fresh. Not for restartPolicy Never: ECI
+// warns that updating such an instance may make its containers fail
+// (https://www.alibabacloud.com/help/en/eci/developer-reference/api-eci-2018-08-08-updatecontainergroup),
+// and a pod that must not restart is better served by a kube-proxy that
+// stops following Service changes than by failing.
+func KubeProxyTokenRefreshed(pod *corev1.Pod) bool {
+	return pod.Spec.RestartPolicy != corev1.RestartPolicyNever
 }
 
 // KubeProxyCapabilities are the only privileges the kube-proxy container
@@ -234,12 +278,13 @@ func (t *translator) clusterDNSFromService() []string {
 }
 
 // warnShortProxyToken reports a kube-proxy token the API server granted for
-// less than the year asked (its --service-account-max-token-expiration):
-// when it expires, the instance's kube-proxy can no longer watch the API
-// server and its rules stop following Services and endpoints, whenever that
-// is, so any cut is worth a warning.
+// less than the year asked (its --service-account-max-token-expiration)
+// when the runtime will not replace it (KubeProxyTokenRefreshed): when it
+// expires, the instance's kube-proxy can no longer watch the API server and
+// its rules stop following Services and endpoints, whenever that is, so any
+// cut is worth a warning. A token that is refreshed needs none.
 func (t *translator) warnShortProxyToken(p pendingToken, requested int64, tok Token) {
-	if tok.IssuedAt.IsZero() || tok.Expiry.IsZero() {
+	if tok.IssuedAt.IsZero() || tok.Expiry.IsZero() || KubeProxyTokenRefreshed(t.pod) {
 		return
 	}
 	lifetime := tok.Expiry.Sub(tok.IssuedAt)
@@ -247,6 +292,6 @@ func (t *translator) warnShortProxyToken(p pendingToken, requested int64, tok To
 		return
 	}
 	t.c.warn(p.field, WarnTokenExpires,
-		"the token of the kube-proxy this VNode adds expires at %s, %s after it was issued (the API server cut the %s s asked for to its --service-account-max-token-expiration); from then on the instance's kube-proxy no longer follows Service and endpoint changes, so ClusterIP Services may fail: raise the API server's limit, or recreate the pod before then",
+		"the token of the kube-proxy this VNode adds expires at %s, %s after it was issued (the API server cut the %s s asked for to its --service-account-max-token-expiration), and it is not refreshed for a pod with restartPolicy Never (ECI warns that updating such an instance may make its containers fail); from then on the instance's kube-proxy no longer follows Service and endpoint changes, so ClusterIP Services may fail: raise the API server's limit, or recreate the pod before then",
 		tok.Expiry.UTC().Format(time.RFC3339), lifetime, strconv.FormatInt(requested, 10))
 }

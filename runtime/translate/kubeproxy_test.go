@@ -272,19 +272,57 @@ func TestKubeProxyCountsAgainstTheContainerLimit(t *testing.T) {
 	run(t, p, proxyVNode(), proxyCluster(t))
 }
 
-// A kube-proxy token the API server cuts short is reported, however long it still lives: the
-// instance never gets another one.
+// A kube-proxy token the API server cuts short is reported, however long it still lives, when
+// the runtime will not replace it (restartPolicy Never); a pod whose token is refreshed is not
+// warned, and its result carries the token's times for the refresh.
 func TestKubeProxyTokenCutShortIsReported(t *testing.T) {
 	app := ctr("app", "app:1")
 	app.Resources = res("", "", "1", "2Gi")
 	p := pod("app-0", app)
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
 	out := run(t, p, proxyVNode(), tokenAPI{Listers: proxyCluster(t), max: 7 * 24 * 3600})
 	if !hasWarning(out.Warnings, `metadata.annotations["eci-vnode.io/kube-proxy"]`, translate.WarnTokenExpires,
 		"the token of the kube-proxy this VNode adds expires at 2030-01-09T03:04:05Z, 168h0m0s after it was issued (the API server cut the 31536000 s asked for") {
 		t.Errorf("no warning of the cut token: %v", warnings(out.Warnings))
 	}
+	if got := out.KubeProxyToken.Expiry.Sub(out.KubeProxyToken.IssuedAt); got != 7*24*time.Hour || out.KubeProxyToken.Value != "" {
+		t.Errorf("result's kube-proxy token: lifetime %s, value %q; want 168h and no value", got, out.KubeProxyToken.Value)
+	}
+	p.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	out = run(t, p, proxyVNode(), tokenAPI{Listers: proxyCluster(t), max: 7 * 24 * 3600})
+	if hasWarning(out.Warnings, `metadata.annotations["eci-vnode.io/kube-proxy"]`, translate.WarnTokenExpires, "") {
+		t.Errorf("a token the runtime refreshes is reported: %v", warnings(out.Warnings))
+	}
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
 	out = run(t, p, proxyVNode(), proxyCluster(t))
 	if hasWarning(out.Warnings, `metadata.annotations["eci-vnode.io/kube-proxy"]`, translate.WarnTokenExpires, "") {
 		t.Errorf("a year's token is reported: %v", warnings(out.Warnings))
+	}
+}
+
+// KubeProxyVolume builds the same volume the instance got at creation, with a fresh token.
+func TestKubeProxyVolumeIsTheCreatedOneWithAFreshToken(t *testing.T) {
+	p := pod("app-0", ctr("app", "app:1"))
+	out := run(t, p, proxyVNode(), proxyCluster(t))
+	var created eci.Volume
+	for _, v := range out.Request.Volumes {
+		if v.Name == translate.KubeProxyContainer {
+			created = v
+		}
+	}
+	vol, tok, err := translate.KubeProxyVolume(context.Background(), p, proxyVNode(), tokenAPI{Listers: proxyCluster(t), max: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vol.Name != created.Name || vol.Type != created.Type || vol.ConfigFile == nil || created.ConfigFile == nil ||
+		len(vol.ConfigFile.Files) != 2 || vol.ConfigFile.Files[0] != created.ConfigFile.Files[0] || vol.ConfigFile.Files[1].Path != "token" ||
+		vol.ConfigFile.Files[1].Content == "" {
+		t.Errorf("refreshed volume %+v; want the created one %+v with a token", vol, created)
+	}
+	if got := tok.Expiry.Sub(tok.IssuedAt); got != time.Hour || tok.Value != "" {
+		t.Errorf("token lifetime %s, value %q; want the 1h granted and no value", got, tok.Value)
+	}
+	if _, _, err := translate.KubeProxyVolume(context.Background(), pod("other", ctr("app", "app:1")), proxyVNode(), translate.Listers{}); err == nil {
+		t.Error("no error without the CA and a TokenRequest API")
 	}
 }

@@ -90,6 +90,10 @@ type Result struct {
 	// Warnings are fields translated approximately or left out; the runtime
 	// reports each as a pod Event.
 	Warnings []Warning
+	// KubeProxyToken holds the times of the kube-proxy's token (no Value),
+	// for the runtime to replace it before it expires; zero when the
+	// instance has no kube-proxy.
+	KubeProxyToken Token
 }
 
 // FailStrategy is what the runtime does when ECI cannot create the
@@ -139,7 +143,7 @@ func Pod(ctx context.Context, pod *corev1.Pod, node VNode, r Resolver) (*Result,
 	if len(t.c.errs) > 0 {
 		return nil, t.c.errs
 	}
-	return &Result{Request: t.req, Options: t.opts, Warnings: t.c.warns}, nil
+	return &Result{Request: t.req, Options: t.opts, Warnings: t.c.warns, KubeProxyToken: t.proxyToken}, nil
 }
 
 // translator holds the state of one translation. Each step below fills part
@@ -170,6 +174,8 @@ type translator struct {
 	// proxy says the instance gets the kube-proxy container; proxyOptOut
 	// that the VNode has one but the pod opted out (kubeproxy.go).
 	proxy, proxyOptOut bool
+	// proxyToken is the kube-proxy's token's times, once issued.
+	proxyToken Token
 }
 
 func newTranslator(ctx context.Context, pod *corev1.Pod, node VNode, r Resolver) *translator {

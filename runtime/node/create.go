@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,7 +29,8 @@ const (
 )
 
 // writtenAnnotations are the annotations this runtime owns on a pod.
-var writtenAnnotations = []string{AnnotationInstanceID, AnnotationRequestID, AnnotationInstanceSpec, AnnotationVpc}
+var writtenAnnotations = []string{AnnotationInstanceID, AnnotationRequestID, AnnotationInstanceSpec, AnnotationVpc,
+	AnnotationKubeProxyTokenIssued, AnnotationKubeProxyTokenExpires}
 
 // runCreateWorker processes queued creates until ctx ends.
 func (p *Provider) runCreateWorker(ctx context.Context) {
@@ -136,7 +138,9 @@ func (p *Provider) processCreate(ctx context.Context, uid types.UID) {
 	}
 	p.event(t, corev1.EventTypeNormal, ReasonInstanceCreated, fmt.Sprintf("Created ECI instance %s", resp.ContainerGroupID))
 	p.setPending(t, ReasonScheduling, fmt.Sprintf("ECI instance %s created; waiting for it to start", resp.ContainerGroupID))
-	p.annotate(ctx, pod, map[string]string{AnnotationInstanceID: resp.ContainerGroupID, AnnotationRequestID: resp.RequestID})
+	ann := map[string]string{AnnotationInstanceID: resp.ContainerGroupID, AnnotationRequestID: resp.RequestID}
+	maps.Copy(ann, kubeProxyTokenAnnotations(res.KubeProxyToken)) // when to replace it (kubeproxytoken.go)
+	p.annotate(ctx, pod, ann)
 	p.pollSoon()
 }
 

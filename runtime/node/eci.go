@@ -19,6 +19,9 @@ type ECI interface {
 	UntagResources(ctx context.Context, req *eci.UntagResourcesRequest) error
 	DescribeContainerLog(ctx context.Context, req *eci.DescribeContainerLogRequest) (*eci.DescribeContainerLogResponse, error)
 	ExecContainerCommand(ctx context.Context, req *eci.ExecContainerCommandRequest) (*eci.ExecContainerCommandResponse, error)
+	// UpdateContainerGroup replaces the kube-proxy's config-file volume
+	// (kubeproxytoken.go).
+	UpdateContainerGroup(ctx context.Context, req *eci.UpdateContainerGroupRequest) error
 }
 
 var _ ECI = (*eci.Client)(nil)

@@ -35,6 +35,9 @@ type Metrics struct {
 	// statsRefreshes counts reads of ECI's metrics for the kubelet's
 	// resource endpoints (stats.go), by result.
 	statsRefreshes *prometheus.CounterVec // result
+	// kubeProxyTokenRefreshes counts replacements of the kube-proxy's
+	// token in running instances (kubeproxytoken.go), by result.
+	kubeProxyTokenRefreshes *prometheus.CounterVec // result
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -63,6 +66,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.statsRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_stats_refreshes_total",
 		Help: "Reads of ECI's metrics (DescribeMultiContainerGroupMetric, all running instances) for /stats/summary and /metrics/resource, by result (ok, error)."}, []string{"result"})
+	m.kubeProxyTokenRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_kube_proxy_token_refreshes_total",
+		Help: "Replacements of the kube-proxy's token in running instances (UpdateContainerGroup of its config-file volume), by result (refreshed, error)."}, []string{"result"})
 	// Re-tags are rare (a change of the VNode's tags), so their series are
 	// created at zero: a dashboard or alert on them has data before the
 	// first one, and an absent series does not read as a broken scrape.
@@ -86,10 +91,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, result := range []string{"ok", "error"} {
 		m.statsRefreshes.WithLabelValues(result)
 	}
+	for _, result := range []string{"refreshed", "error"} {
+		m.kubeProxyTokenRefreshes.WithLabelValues(result)
+	}
 	if reg != nil {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
 			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags,
-			m.throttles, m.podPhases, m.statusLag, m.leader, m.queues, m.statsRefreshes)
+			m.throttles, m.podPhases, m.statusLag, m.leader, m.queues, m.statsRefreshes,
+			m.kubeProxyTokenRefreshes)
 	}
 	return m
 }
@@ -117,7 +126,7 @@ func (m *Metrics) ObserveAttempt(e eci.AttemptEvent) {
 var eciActions = []string{
 	"CreateContainerGroup", "DeleteContainerGroup", actionDescribeContainerGroups, actionDescribeContainerGroupStatus,
 	"DescribeRegions", "TagResources", "UntagResources", "DescribeContainerLog", "ExecContainerCommand",
-	actionDescribeMultiContainerGroupMetric,
+	actionDescribeMultiContainerGroupMetric, "UpdateContainerGroup",
 }
 
 // podPhases are the phases eci_vnode_pods_by_phase counts.

@@ -48,6 +48,7 @@ type OwnedTags struct {
 // but rounds never come closer than half of StatusPollFast: a burst of
 // deletes must not turn into a burst of rounds.
 func (p *Provider) runPoller(ctx context.Context) {
+	p.startKubeProxyTokenRefresh(ctx)
 	for {
 		began := time.Now()
 		p.pollOnce(ctx)

@@ -152,6 +152,9 @@ type Provider struct {
 	// kubeProxy caches what the kube-proxy of each instance needs to know
 	// about the cluster (kubeproxy.go).
 	kubeProxy kubeProxyInfo
+	// proxyTokens are the kube-proxy tokens this runtime sent and the
+	// back-off of failed refreshes, by pod (kubeproxytoken.go).
+	proxyTokens map[types.UID]*proxyToken
 }
 
 // ProviderDeps are the collaborators of a Provider.

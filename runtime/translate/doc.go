@@ -250,7 +250,12 @@
 // ServiceAccount. The token is issued with the pod's own tokens, by the
 // same TokenRequest call, for a year and not bound to the pod: the API
 // server binds a token only to a pod that runs as the same ServiceAccount.
-// The container and volume names are reserved (InvalidSpec).
+// Result.KubeProxyToken has its times; the runtime replaces it in the
+// running instance before it expires with the volume KubeProxyVolume
+// builds, except for restartPolicy Never pods (KubeProxyTokenRefreshed),
+// whose token, when the API server cut it short, is reported
+// (TokenExpires). The container and volume names are reserved
+// (InvalidSpec).
 //
 //	annotation                           handling
 //	-----------------------------------  ----------------------------------------------------------------

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,6 +123,18 @@ func TestClusterIPAccessAddsAHiddenKubeProxy(t *testing.T) {
 				}
 			}
 		}
+		// The pod records when that token was issued and expires, as the API server signed it:
+		// the runtime replaces it at 80 % of that (kubeproxytoken.go).
+		issued, expires := jwtTimes(t, filepath.Join(dir, "token"))
+		if got := p.Annotations[node.AnnotationKubeProxyTokenIssued]; got != issued.UTC().Format(time.RFC3339) {
+			t.Errorf("annotation %s = %q; want the token's iat, %s", node.AnnotationKubeProxyTokenIssued, got, issued.UTC().Format(time.RFC3339))
+		}
+		if got := p.Annotations[node.AnnotationKubeProxyTokenExpires]; got != expires.UTC().Format(time.RFC3339) {
+			t.Errorf("annotation %s = %q; want the token's exp, %s", node.AnnotationKubeProxyTokenExpires, got, expires.UTC().Format(time.RFC3339))
+		}
+		if life := expires.Sub(issued); life != 365*24*time.Hour {
+			t.Errorf("the kube-proxy's token lives %s; want the year asked (the sandbox's API server caps nothing)", life)
+		}
 		cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
 		if err != nil {
 			t.Fatalf("the kube-proxy's kubeconfig does not load: %v", err)
@@ -178,6 +191,30 @@ func TestClusterIPAccessAddsAHiddenKubeProxy(t *testing.T) {
 		}
 		g.waitEvent(p, "ECI"+string(translate.WarnKubeProxyDisabled))
 	})
+}
+
+// jwtTimes reads the iat and exp claims of the JWT in file, unverified.
+func jwtTimes(t *testing.T, file string) (issued, expires time.Time) {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(strings.TrimSpace(string(raw)), ".")
+	if len(parts) != 3 {
+		t.Fatalf("%s is not a JWT", file)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload of %s: %v", file, err)
+	}
+	var claims struct {
+		Iat, Exp int64
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp == 0 {
+		t.Fatalf("JWT claims of %s: %v (%s)", file, err, payload)
+	}
+	return time.Unix(claims.Iat, 0), time.Unix(claims.Exp, 0)
 }
 
 // podWithLimits creates a pod on the VNode whose container has limits.

@@ -31,10 +31,11 @@ const (
 	AnnotationKubeProxyTokenExpires = "eci-vnode.io/kube-proxy-token-expires"
 )
 
-// Event reasons of the refresh.
+// Event reasons of the refresh; stable, like the others (status.go), with
+// the same prefix.
 const (
-	ReasonKubeProxyTokenRefreshed     = "KubeProxyTokenRefreshed"
-	ReasonKubeProxyTokenRefreshFailed = "KubeProxyTokenRefreshFailed"
+	ReasonKubeProxyTokenRefreshed     = "ECIKubeProxyTokenRefreshed"
+	ReasonKubeProxyTokenRefreshFailed = "ECIKubeProxyTokenRefreshFailed"
 )
 
 const (
@@ -147,10 +148,12 @@ func (p *Provider) refreshKubeProxyTokens(ctx context.Context) int {
 	}
 	for uid, t := range p.byUID {
 		// Only a running instance: ECI updates Pending and Running ones, and
-		// a Pending pod's instance may still be Scheduling. A finished pod
-		// (its kube-proxy may still run) reaches no Service any more.
+		// a Pending pod's instance may still be Scheduling; one in another
+		// transition (Restarting, Updating) waits for its end rather than
+		// being refused. A finished pod (its kube-proxy may still run)
+		// reaches no Service any more.
 		if t.state != stateCreated || t.instanceID == "" || t.pod.Status.Phase != corev1.PodRunning ||
-			!translate.KubeProxyTokenRefreshed(t.pod) {
+			t.transitional || !translate.KubeProxyTokenRefreshed(t.pod) {
 			continue
 		}
 		refresh, expiry, ok := kubeProxyTokenRefreshTime(t.pod)

@@ -118,10 +118,10 @@ func kubeProxyTokenFile(t *testing.T, g eci.ContainerGroup) (token string, kubec
 
 // An API server that caps token lifetimes at 10 minutes: the kube-proxy's token is replaced in
 // the running instance (UpdateContainerGroup, against the emulator through the real client) at
-// 80 % of its life, not before, with an Event and the new times on the pod; neither the pod's
-// containers nor the kube-proxy restart. A pod with restartPolicy Never keeps its token (ECI
-// warns its containers may fail on an update). A refused update is retried with back-off, with
-// a Warning Event, until it passes.
+// 80 % of its life, not before, nor while the instance is in another transition, with an Event
+// and the new times on the pod; neither the pod's containers nor the kube-proxy restart. A pod
+// with restartPolicy Never keeps its token (ECI warns its containers may fail on an update). A
+// refused update is retried with back-off, with a Warning Event, until it passes.
 func TestKubeProxyTokenIsReplacedBeforeItExpires(t *testing.T) {
 	r := newRig(t, emulator.Config{Lifecycle: emulator.LifecycleConfig{
 		Scheduling: -1, ImagePull: -1, ContainerStart: -1, Terminating: -1, Updating: -1}}, func(c *Config) {
@@ -212,8 +212,14 @@ func TestKubeProxyTokenIsReplacedBeforeItExpires(t *testing.T) {
 	if n := p.refreshKubeProxyTokens(ctx); n != 0 || updates() != 0 {
 		t.Fatalf("at 70 %% of the tokens' life: %d refreshes, %d UpdateContainerGroup calls; want none", n, updates())
 	}
-	// Past 8 minutes the web pod's is replaced; the Never pod's is not.
+	// Past 8 minutes the web pod's is replaced (once its instance is in no other transition); the
+	// Never pod's is not.
 	tokens.clock.Advance(time.Minute + time.Second)
+	p.byUID[web.UID].transitional = true // as the poller marks an instance that is Restarting
+	if n := p.refreshKubeProxyTokens(ctx); n != 0 || updates() != 0 {
+		t.Fatalf("an instance in transition: %d refreshes, %d UpdateContainerGroup calls; want none", n, updates())
+	}
+	p.byUID[web.UID].transitional = false
 	if n := p.refreshKubeProxyTokens(ctx); n != 1 || updates() != 1 {
 		t.Fatalf("at 80 %% of the tokens' life: %d refreshes, %d UpdateContainerGroup calls; want the web pod's only", n, updates())
 	}

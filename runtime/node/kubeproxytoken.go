@@ -48,10 +48,13 @@ const (
 	// of a failed refresh (doubling).
 	kubeProxyTokenRetryBase = 30 * time.Second
 	kubeProxyTokenRetryMax  = 10 * time.Minute
-	// kubeProxyTokenBatch is the most refreshes of one pass: instances
-	// created together come due together, and a pass must not spend the
-	// account's UpdateContainerGroup quota (1000 a minute) in a burst.
+	// kubeProxyTokenBatch is the most refreshes of one pass, and
+	// kubeProxyTokenPass the time between passes: instances created
+	// together come due together, and their refreshes must not spend the
+	// account's UpdateContainerGroup quota (1000 a minute, shared with
+	// everything else the account runs): at most 120 a minute.
 	kubeProxyTokenBatch = 10
+	kubeProxyTokenPass  = 5 * time.Second
 )
 
 // proxyToken is what the runtime knows of a pod's kube-proxy token beside
@@ -108,9 +111,7 @@ func (p *Provider) startKubeProxyTokenRefresh(ctx context.Context) {
 	p.workers.Add(1)
 	go func() {
 		defer p.workers.Done()
-		// A pass only looks at the pods the runtime holds, so it can run as
-		// often as the poller's fast rounds at no cost.
-		tick := time.NewTicker(p.cfg.StatusPollFast)
+		tick := time.NewTicker(kubeProxyTokenPass)
 		defer tick.Stop()
 		for {
 			select {

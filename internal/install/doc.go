@@ -40,15 +40,15 @@
 //
 // The RBAC is the least the code calls, with no wildcard verb, resource or group;
 // resource names are used wherever the API allows (get, update, patch — never create,
-// list or watch, which RBAC cannot restrict by name). The VNode's runtime needs, across
-// the cluster: pods (get, list, watch, patch, delete; the status subresource update and
-// patch), configmaps, secrets, services, persistentvolumeclaims, persistentvolumes (list,
-// watch: virtual-kubelet's informers and the translation's listers read whole volumes
-// into the instance), serviceaccounts/token (create: tokens for projected volumes),
-// events (create, patch), nodes (create); and for its own Node only get, update, patch,
-// nodes/status patch; its node Lease in kube-node-lease; with leader election, its Lease
-// eci-vnode-<node> in the runtime's namespace. The webhook's are listed in the
-// runtime/webhook package documentation ("Permissions").
+// list or watch, which RBAC cannot restrict by name). The VNode's runtime runs as its node,
+// system:node:<name> (runtime/nodeidentity, TLS bootstrap with the token the approver mints;
+// docs/design.md, "Node identity"): the Node authorizer grants it what a kubelet may do, and
+// the Roles rendered here add, for that user, the API server's client CA ConfigMap and, with
+// leader election, its Lease eci-vnode-<node> in the runtime's namespace. Its ServiceAccount
+// may only get and update its own Node (taints, which NodeRestriction denies the node). The
+// approver gets, per VNode, get/update/delete of the VNode's two bootstrap token Secrets by
+// name. The webhook's are listed in the runtime/webhook package documentation
+// ("Permissions").
 //
 // # Applying
 //

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
-	"github.com/eci-vnode/terraform-provider-eci/runtime/approver"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/webhook"
 )
 
@@ -59,10 +58,11 @@ func ids(objs []Object) []string {
 	return out
 }
 
-func find[T Object](t *testing.T, objs []Object, name string) T {
+// find returns the object of type T named name, in namespace[0] when one is given.
+func find[T Object](t *testing.T, objs []Object, name string, namespace ...string) T {
 	t.Helper()
 	for _, o := range objs {
-		if v, ok := o.(T); ok && o.GetName() == name {
+		if v, ok := o.(T); ok && o.GetName() == name && (len(namespace) == 0 || o.GetNamespace() == namespace[0]) {
 			return v
 		}
 	}
@@ -92,6 +92,9 @@ func TestRuntimeObjectsInstallTheWebhookInItsNamespace(t *testing.T) {
 		"ClusterRoleBinding eci-vnode:approver",
 		"Role eci-vnode-system/eci-vnode:approver",
 		"RoleBinding eci-vnode-system/eci-vnode:approver",
+		"Role kube-system/eci-vnode:approver",
+		"RoleBinding kube-system/eci-vnode:approver",
+		"ClusterRoleBinding eci-vnode:node-bootstrapper",
 		"Deployment eci-vnode-system/eci-vnode-approver",
 	}
 	if got := ids(objs); !slices.Equal(got, want) {
@@ -184,14 +187,16 @@ func TestVNodeDeploymentRunsTheNodeWithItsSettings(t *testing.T) {
 		"ServiceAccount eci-vnode-system/eci-vnode-vnode-a",
 		"ClusterRole eci-vnode:node:vnode-a",
 		"ClusterRoleBinding eci-vnode:node:vnode-a",
-		"Role kube-node-lease/eci-vnode:node:vnode-a",
-		"RoleBinding kube-node-lease/eci-vnode:node:vnode-a",
 		"Role kube-system/eci-vnode:node:vnode-a",
 		"RoleBinding kube-system/eci-vnode:node:vnode-a",
 		"Role eci-vnode-system/eci-vnode:node:vnode-a:kube-proxy",
 		"RoleBinding eci-vnode-system/eci-vnode:node:vnode-a:kube-proxy",
 		"Role default/eci-vnode:node:vnode-a:kube-proxy",
 		"RoleBinding default/eci-vnode:node:vnode-a:kube-proxy",
+		"Role kube-system/eci-vnode:bootstrap-token:vnode-a",
+		"RoleBinding kube-system/eci-vnode:bootstrap-token:vnode-a",
+		"Role eci-vnode-system/eci-vnode:bootstrap-token:vnode-a",
+		"RoleBinding eci-vnode-system/eci-vnode:bootstrap-token:vnode-a",
 		"Deployment eci-vnode-system/eci-vnode-vnode-a",
 	}
 	if got := ids(objs); !slices.Equal(got, want) {
@@ -229,8 +234,11 @@ func TestVNodeDeploymentRunsTheNodeWithItsSettings(t *testing.T) {
 	for _, e := range c.Env {
 		envNames = append(envNames, e.Name)
 	}
-	if !slices.Equal(envNames, []string{"POD_NAME", "POD_NAMESPACE", "POD_IP"}) {
+	if !slices.Equal(envNames, []string{"POD_NAME", "POD_NAMESPACE", "POD_IP", BootstrapTokenEnv}) {
 		t.Errorf("env %q", envNames)
+	}
+	if ref := c.Env[3].ValueFrom.SecretKeyRef; ref == nil || ref.Name != BootstrapTokenCopyName("vnode-a") || ref.Key != BootstrapTokenKey {
+		t.Errorf("the bootstrap token comes from %+v, want the copy the approver writes", c.Env[3].ValueFrom)
 	}
 	na := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0]
 	if na.Key != profile.VNodeLabelKey || na.Operator != corev1.NodeSelectorOpNotIn {
@@ -249,14 +257,13 @@ func TestVNodeReplicasRunActiveStandby(t *testing.T) {
 	if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		t.Errorf("with a standby, a rollout need not stop the VNode")
 	}
-	var leader *rbacv1.Role
-	for _, o := range objs {
-		if r, ok := o.(*rbacv1.Role); ok && r.Namespace == DefaultNamespace && r.Name == "eci-vnode:node:vnode-a" {
-			leader = r
-		}
+	leader := find[*rbacv1.Role](t, objs, "eci-vnode:node:vnode-a", DefaultNamespace)
+	if len(leader.Rules) < 2 || !slices.Contains(leader.Rules[1].ResourceNames, "eci-vnode-vnode-a") {
+		t.Fatalf("no rule for the leader Lease eci-vnode-vnode-a in the runtime's namespace: %+v", leader.Rules)
 	}
-	if leader == nil || !slices.Contains(leader.Rules[1].ResourceNames, "eci-vnode-vnode-a") {
-		t.Fatalf("no Role for the leader Lease eci-vnode-vnode-a in the runtime's namespace: %v", ids(objs))
+	binding := find[*rbacv1.RoleBinding](t, objs, "eci-vnode:node:vnode-a", DefaultNamespace)
+	if len(binding.Subjects) != 1 || binding.Subjects[0].Kind != rbacv1.UserKind || binding.Subjects[0].Name != "system:node:vnode-a" {
+		t.Errorf("the leader Lease is granted to %+v, want the node identity system:node:vnode-a", binding.Subjects)
 	}
 }
 
@@ -274,7 +281,8 @@ func TestCredentialsAsEnvironment(t *testing.T) {
 		}
 	}
 	want := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": "aliyun/access-key-id",
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "aliyun/access-key-secret", "ALIBABA_CLOUD_SECURITY_TOKEN": "aliyun/security-token"}
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "aliyun/access-key-secret", "ALIBABA_CLOUD_SECURITY_TOKEN": "aliyun/security-token",
+		BootstrapTokenEnv: BootstrapTokenCopyName("vnode-a") + "/" + BootstrapTokenKey}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("env from the Secret %v, want %v", got, want)
 	}
@@ -330,8 +338,8 @@ func TestRBACHasNoWildcards(t *testing.T) {
 			}
 		}
 	}
-	if roles != 11 {
-		t.Errorf("walked %d roles, want 11 (the webhook's 3; the approver's 2; the VNode's ClusterRole, node Lease, client CA, leader Lease, kube-proxy token and API server address roles)", roles)
+	if roles != 13 {
+		t.Errorf("walked %d roles, want 13 (the webhook's 3; the approver's 3; the VNode's ClusterRole (taints), client CA, leader Lease, kube-proxy token and API server address roles, and the approver's two for its bootstrap token)", roles)
 	}
 }
 
@@ -429,12 +437,9 @@ func TestNamesMatchTheWebhooksDefaults(t *testing.T) {
 
 // The approver recognises this installation's VNodes by their runtime Deployment.
 func TestTheApproverFindsTheVNodesInstallRenders(t *testing.T) {
-	if LabelNode != approver.LabelNode {
-		t.Fatalf("install labels VNode Deployments %q, the approver looks for %q", LabelNode, approver.LabelNode)
-	}
 	v := testVNode()
 	d := find[*appsv1.Deployment](t, must(t)(testRuntime().VNodeObjects(v)), "eci-vnode-"+v.Name)
-	if d.Labels[approver.LabelNode] != v.Name {
+	if d.Labels[LabelNode] != v.Name {
 		t.Errorf("the runtime Deployment of %s is labelled %v", v.Name, d.Labels)
 	}
 }
@@ -475,5 +480,21 @@ func TestDeleteRemovesInReverseOrderAndToleratesNotFound(t *testing.T) {
 	}
 	if _, err := client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(context.Background(), DefaultNamespace, metav1.GetOptions{}); err == nil {
 		t.Errorf("the namespace is still there")
+	}
+}
+
+// A VNode registers its Node as the node, so labels NodeRestriction refuses a node are
+// refused here, before anything is applied, with what to use instead.
+func TestNodeLabelsANodeMayNotSetAreRefused(t *testing.T) {
+	v := testVNode()
+	v.Labels = map[string]string{"node-role.kubernetes.io/burst": "", "pool": "burst", "node.kubernetes.io/pool": "burst",
+		"topology.kubernetes.io/zone": "cn-hangzhou-h", "example.com/role": "burst"}
+	err := testRuntime().ValidateVNode(v)
+	if err == nil || !strings.Contains(err.Error(), `"node-role.kubernetes.io/burst"`) || !strings.Contains(err.Error(), "kubectl label") {
+		t.Fatalf("a node-role label: %v", err)
+	}
+	delete(v.Labels, "node-role.kubernetes.io/burst")
+	if err := testRuntime().ValidateVNode(v); err != nil {
+		t.Errorf("labels a node may set were refused: %v", err)
 	}
 }

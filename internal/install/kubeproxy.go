@@ -44,17 +44,19 @@ func (r Runtime) kubeProxyObjects() []Object {
 }
 
 // kubeProxyNodeObjects are what one VNode's runtime needs for cluster IP
-// access, bound to subject (the runtime's identity): in the runtime's
-// namespace, tokens of the kube-proxy's ServiceAccount (kubeProxyTokenRules);
-// in default, the EndpointSlices of the kubernetes Service, whose endpoints
-// are the API server's address as the instances reach it
-// (apiServerAddressRules). Nothing for a VNode without cluster IP access.
-func (r Runtime) kubeProxyNodeObjects(v *VNode, rbacName string, subject []rbacv1.Subject) []Object {
+// access: in the runtime's namespace, tokens of the kube-proxy's
+// ServiceAccount (kubeProxyTokenRules), for the runtime's own ServiceAccount
+// (sa) — those tokens are bound to no pod, and NodeRestriction refuses a node
+// any token not bound to a pod on it; in default, for the node identity
+// (node), the EndpointSlices of the kubernetes Service, whose endpoints are the
+// API server's address as the instances reach it (apiServerAddressRules).
+// Nothing for a VNode without cluster IP access.
+func (r Runtime) kubeProxyNodeObjects(v *VNode, rbacName string, sa, node []rbacv1.Subject) []Object {
 	if v.NoClusterIPAccess {
 		return nil
 	}
-	objs := r.role(rbacName+":kube-proxy", r.Namespace, "node", v, subject, kubeProxyTokenRules())
-	return append(objs, r.role(rbacName+":kube-proxy", metav1.NamespaceDefault, "node", v, subject, apiServerAddressRules())...)
+	objs := r.role(rbacName+":kube-proxy", r.Namespace, "node", v, sa, kubeProxyTokenRules())
+	return append(objs, r.role(rbacName+":kube-proxy", metav1.NamespaceDefault, "node", v, node, apiServerAddressRules())...)
 }
 
 // kubeProxyTokenRules: create tokens of the kube-proxy's ServiceAccount, and

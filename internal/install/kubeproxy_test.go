@@ -47,10 +47,16 @@ func TestKubeProxyIdentityIsNodeProxierOnly(t *testing.T) {
 		!slices.Equal(got[0].Verbs, []string{"create"}) || !slices.Equal(got[0].ResourceNames, []string{KubeProxyServiceAccount}) {
 		t.Errorf("the runtime's token rule in %s: %+v, want create serviceaccounts/token of %s only", DefaultNamespace, got, KubeProxyServiceAccount)
 	}
+	// The tokens are bound to no pod, which NodeRestriction refuses a node: the runtime
+	// asks for them as its ServiceAccount. It reads the API server's address as its node.
 	for _, o := range vobjs {
 		if b, ok := o.(*rbacv1.RoleBinding); ok && strings.HasSuffix(b.Name, ":kube-proxy") {
-			if len(b.Subjects) != 1 || b.Subjects[0].Name != "eci-vnode-vnode-a" {
-				t.Errorf("RoleBinding %s/%s binds %+v, want the VNode's runtime", b.Namespace, b.Name, b.Subjects)
+			want := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "eci-vnode-vnode-a", Namespace: DefaultNamespace}
+			if b.Namespace == "default" {
+				want = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "system:node:vnode-a"}
+			}
+			if len(b.Subjects) != 1 || b.Subjects[0] != want {
+				t.Errorf("RoleBinding %s/%s binds %+v, want %+v", b.Namespace, b.Name, b.Subjects, want)
 			}
 		}
 	}

@@ -87,13 +87,21 @@ func (r Runtime) VNodeObjects(v VNode) ([]Object, error) {
 	r, v = r.withDefaults(), v.withDefaults()
 	name := "eci-vnode-" + v.Name
 	rbacName := "eci-vnode:node:" + v.Name
-	objs, subject := r.identity(name, rbacName, "node", &v, append(nodeClusterRules(), nodeOwnRules(v.Name)...))
-	objs = append(objs, r.role(rbacName, corev1.NamespaceNodeLease, "node", &v, subject, leaseRules(v.Name))...)
-	objs = append(objs, r.role(rbacName, metav1.NamespaceSystem, "node", &v, subject, clientCARules())...)
+	objs, sa := r.identity(name, rbacName, "node", &v, taintRules(v.Name))
+	// The node identity's rights come from the Node authorizer; these Roles add what a
+	// kubelet does not do: read the API server's client CA, hold the leader Lease.
+	node := nodeUser(v.Name)
+	objs = append(objs, r.role(rbacName, metav1.NamespaceSystem, "node", &v, node, clientCARules())...)
 	if v.Replicas > 1 {
-		objs = append(objs, r.role(rbacName, r.Namespace, "node", &v, subject, leaseRules("eci-vnode-"+v.Name))...)
+		objs = append(objs, r.role(rbacName, r.Namespace, "node", &v, node, leaseRules("eci-vnode-"+v.Name))...)
 	}
-	objs = append(objs, r.kubeProxyNodeObjects(&v, rbacName, subject)...)
+	objs = append(objs, r.kubeProxyNodeObjects(&v, rbacName, sa, node)...)
+	// The approver keeps this VNode's bootstrap token: these two Secrets and no others.
+	approver := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ApproverName, Namespace: r.Namespace}}
+	tokenRole := "eci-vnode:bootstrap-token:" + v.Name
+	objs = append(objs, r.role(tokenRole, metav1.NamespaceSystem, "approver", &v, approver,
+		approverTokenRules(BootstrapTokenSecretName(BootstrapTokenID(r.Namespace, v.Name))))...)
+	objs = append(objs, r.role(tokenRole, r.Namespace, "approver", &v, approver, approverTokenRules(BootstrapTokenCopyName(v.Name)))...)
 	objs = append(objs, typed(r.nodeDeployment(v, name), "apps/v1", "Deployment"))
 	return objs, nil
 }
@@ -104,13 +112,13 @@ func (r Runtime) VNodeObjects(v VNode) ([]Object, error) {
 // without its runtime nothing deletes their instances.
 func (r Runtime) VNodeLeftovers(v VNode) []Object {
 	r = r.withDefaults()
-	return []Object{
+	return append(r.bootstrapTokenLeftovers(v),
 		typed(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "eci-vnode-" + v.Name, Namespace: r.Namespace}},
 			"coordination.k8s.io/v1", "Lease"),
 		typed(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: v.Name, Namespace: corev1.NamespaceNodeLease}},
 			"coordination.k8s.io/v1", "Lease"),
 		typed(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: v.Name}}, "v1", "Node"),
-	}
+	)
 }
 
 func (r Runtime) withDefaults() Runtime {
@@ -247,6 +255,8 @@ func (r Runtime) approverObjects() []Object {
 	const rbacName = "eci-vnode:approver"
 	objs, subject := r.identity(ApproverName, rbacName, component, nil, approverClusterRules())
 	objs = append(objs, r.role(rbacName, r.Namespace, component, nil, subject, approverOwnRules())...)
+	objs = append(objs, r.role(rbacName, metav1.NamespaceSystem, component, nil, subject, approverTokenCreateRules())...)
+	objs = append(objs, r.bootstrapObjects()...)
 	c := corev1.Container{
 		Name:            "approver",
 		Image:           r.Image,
@@ -311,7 +321,8 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	if secret == "" {
 		secret = CredentialsSecretName
 	}
-	env := podEnv()
+	env := append(podEnv(), corev1.EnvVar{Name: BootstrapTokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: BootstrapTokenCopyName(v.Name)}, Key: BootstrapTokenKey}}})
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
 	if r.CredentialsAs == CredentialsAsEnv {

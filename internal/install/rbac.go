@@ -14,27 +14,6 @@ var (
 	createPatch = []string{"create", "patch"}
 )
 
-// nodeClusterRules are what one VNode's runtime may do across the cluster. Its pods can
-// be in any namespace, and so can what they mount: virtual-kubelet watches pods bound to
-// the node and every ConfigMap, Secret and Service (node/nodeutil), and the translation
-// reads volumes and claims from informers and asks for service account tokens. create on
-// nodes cannot be limited to a name, so the VNode's own Node is in nodeOwnRules.
-func nodeClusterRules() []rbacv1.PolicyRule {
-	return []rbacv1.PolicyRule{
-		rule("", []string{"pods"}, []string{"get", "list", "watch", "patch", "delete"}),
-		rule("", []string{"pods/status"}, []string{"update", "patch"}),
-		rule("", []string{"configmaps", "secrets", "services", "persistentvolumeclaims", "persistentvolumes"}, listWatch),
-		rule("", []string{"serviceaccounts/token"}, []string{"create"}),
-		rule("", []string{"events"}, createPatch),
-		rule("", []string{"nodes"}, []string{"create"}),
-		// The kubelet API (runtime/kubeletserver): its serving certificate from the CSR API,
-		// and delegated authentication and authorization of every caller.
-		rule("certificates.k8s.io", []string{"certificatesigningrequests"}, []string{"create", "get", "list", "watch"}),
-		rule("authentication.k8s.io", []string{"tokenreviews"}, []string{"create"}),
-		rule("authorization.k8s.io", []string{"subjectaccessreviews"}, []string{"create"}),
-	}
-}
-
 // clientCARules (kube-system): the ConfigMap in which the API server publishes its client
 // CA, which verifies the client certificates of kubelet API callers.
 func clientCARules() []rbacv1.PolicyRule {
@@ -55,18 +34,31 @@ func approverClusterRules() []rbacv1.PolicyRule {
 }
 
 // approverOwnRules (the runtime's namespace): the VNode Deployments that say which nodes
-// are this installation's.
+// are this installation's, and the copies of their bootstrap tokens that it creates.
 func approverOwnRules() []rbacv1.PolicyRule {
-	return []rbacv1.PolicyRule{rule("apps", []string{"deployments"}, []string{"get"})}
+	return []rbacv1.PolicyRule{
+		rule("apps", []string{"deployments"}, read),
+		rule("", []string{"secrets"}, []string{"create"}),
+	}
 }
 
-// nodeOwnRules let the runtime read and write its Node only: virtual-kubelet patches
-// its status, the runtime updates its taints.
-func nodeOwnRules(node string) []rbacv1.PolicyRule {
-	return []rbacv1.PolicyRule{
-		rule("", []string{"nodes"}, []string{"get", "update", "patch"}, node),
-		rule("", []string{"nodes/status"}, []string{"patch"}, node),
-	}
+// approverTokenCreateRules (kube-system): the approver creates the VNodes' bootstrap
+// tokens. create cannot be limited to names; reading and changing a token Secret is
+// granted per VNode (approverTokenRules).
+func approverTokenCreateRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{rule("", []string{"secrets"}, []string{"create"})}
+}
+
+// approverTokenRules let the approver read, rewrite and delete one VNode's token Secret.
+func approverTokenRules(secret string) []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{rule("", []string{"secrets"}, []string{"get", "update", "delete"}, secret)}
+}
+
+// taintRules are all the runtime's own ServiceAccount may do: read and update its Node,
+// to keep the Node's taints as configured. NodeRestriction forbids a node to change its
+// own taints, so its node identity cannot; everything else the runtime does as the node.
+func taintRules(node string) []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{rule("", []string{"nodes"}, []string{"get", "update"}, node)}
 }
 
 // leaseRules cover one Lease by name: the node's heartbeat in kube-node-lease, or the

@@ -357,6 +357,9 @@ func (r Runtime) validateVNode(ps *Problems, v VNode) {
 		for _, msg := range validation.IsQualifiedName(k) {
 			ps.add("VNode.Labels", "key %q: %s", k, msg)
 		}
+		if msg := NodeLabelProblem(k); msg != "" {
+			ps.add("VNode.Labels", "key %q: %s", k, msg)
+		}
 		for _, msg := range validation.IsValidLabelValue(v.Labels[k]) {
 			ps.add("VNode.Labels", "value of %q: %s", k, msg)
 		}

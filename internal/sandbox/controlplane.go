@@ -109,6 +109,9 @@ func (s *Sandbox) startAPIServer(ctx context.Context) error {
 					"--service-account-signing-key-file=" + filepath.Join(pki, "sa.key"),
 					"--service-cluster-ip-range=" + serviceCIDR,
 					"--authorization-mode=Node,RBAC",
+					// VNode runtimes get their node identity by TLS bootstrap with a
+					// bootstrap token, as kubelets do.
+					"--enable-bootstrap-token-auth=true",
 					"--enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
 					"--allow-privileged=true",
 					"--anonymous-auth=true", // as on kubeadm clusters: /healthz, /readyz, /version

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
 // Controller approves or denies the kubelet CSRs of one installation's VNodes.
@@ -31,15 +34,16 @@ type Controller struct {
 // Reason is the reason of the conditions the approver sets, shown by `kubectl get csr`.
 const Reason = "EciVNodeApprover"
 
-// LabelNode is the label internal/install puts on a VNode's runtime Deployment. The
-// approver cannot import internal/install (the runtime never imports the provider's
-// packages), so the name is repeated here; install's tests check the two agree.
-const LabelNode = "eci-vnode.io/node"
+// LabelNode is the label internal/install puts on a VNode's runtime Deployment.
+const LabelNode = install.LabelNode
 
-// Run watches CSRs until ctx ends and decides each pending one once.
+// Run watches CSRs until ctx ends and decides each pending one once; it also gives each
+// VNode runtime Deployment of the namespace its bootstrap token.
 func (c *Controller) Run(ctx context.Context) error {
 	queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
 	defer queue.ShutDown()
+	tokens := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	defer tokens.ShutDown()
 	factory := informers.NewSharedInformerFactory(c.Kube, 0)
 	csrs := factory.Certificates().V1().CertificateSigningRequests()
 	enqueue := func(obj any) {
@@ -53,9 +57,27 @@ func (c *Controller) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("watch certificate signing requests: %w", err)
 	}
+	// The VNode Deployments, resynced now and then so that a token Secret someone
+	// deleted is minted again.
+	own := informers.NewSharedInformerFactoryWithOptions(c.Kube, 10*time.Minute, informers.WithNamespace(c.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelNode }))
+	deployments := own.Apps().V1().Deployments()
+	enqueueToken := func(obj any) {
+		if d, ok := obj.(*appsv1.Deployment); ok && d.Labels[LabelNode] != "" {
+			tokens.Add(d.Name)
+		}
+	}
+	if _, err := deployments.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueueToken,
+		UpdateFunc: func(_, obj any) { enqueueToken(obj) },
+	}); err != nil {
+		return fmt.Errorf("watch the VNode Deployments: %w", err)
+	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), csrs.Informer().HasSynced) {
+	own.Start(ctx.Done())
+	defer own.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), csrs.Informer().HasSynced, deployments.Informer().HasSynced) {
 		return ctx.Err()
 	}
 	c.Log.Info("approving the kubelet certificates of this installation's VNodes", "namespace", c.Namespace)
@@ -63,8 +85,37 @@ func (c *Controller) Run(ctx context.Context) error {
 		for c.next(ctx, queue, csrs.Lister().Get) {
 		}
 	}, time.Second)
+	go wait.UntilWithContext(ctx, func(ctx context.Context) {
+		for c.nextToken(ctx, tokens, deployments.Lister().Deployments(c.Namespace).Get) {
+		}
+	}, time.Second)
 	<-ctx.Done()
 	return nil
+}
+
+// nextToken ensures the bootstrap token of one VNode Deployment.
+func (c *Controller) nextToken(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string],
+	get func(string) (*appsv1.Deployment, error)) bool {
+	name, shutdown := queue.Get()
+	if shutdown {
+		return false
+	}
+	defer queue.Done(name)
+	d, err := get(name)
+	if apierrors.IsNotFound(err) {
+		queue.Forget(name)
+		return true
+	}
+	if err == nil {
+		err = c.ensureToken(ctx, d.Labels[LabelNode], d)
+	}
+	if err != nil {
+		c.Log.Warn("could not give a VNode its bootstrap token; retrying", "deployment", name, "err", err)
+		queue.AddRateLimited(name)
+		return true
+	}
+	queue.Forget(name)
+	return true
 }
 
 func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string],
@@ -141,7 +192,7 @@ func (c *Controller) vnode(ctx context.Context, node string) (VNode, bool, error
 		return VNode{}, false, nil
 	}
 	v := VNode{Name: node, Requesters: []string{
-		"system:serviceaccount:" + c.Namespace + ":" + d.Spec.Template.Spec.ServiceAccountName,
+		BootstrapUserPrefix + install.BootstrapTokenID(c.Namespace, node),
 		NodeUserPrefix + node,
 	}}
 	n, err := c.Kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})

@@ -24,7 +24,7 @@ import (
 
 // TestVNodeCertificatesAreApprovedAndSignedByTheCluster runs the approver against the
 // sandbox's kube-apiserver and kube-controller-manager (which signs what is approved):
-// the runtime's own serving CSR is approved and gets a certificate, a stranger's CSR for
+// the node's own serving CSR is approved and gets a certificate, a stranger's CSR for
 // the same VNode is denied with the reason, and a CSR for a node that is not a VNode of
 // this installation is left for someone else.
 func TestVNodeCertificatesAreApprovedAndSignedByTheCluster(t *testing.T) {
@@ -58,7 +58,7 @@ func TestVNodeCertificatesAreApprovedAndSignedByTheCluster(t *testing.T) {
 	must(admin.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}))
 
 	// Whoever asks must be allowed to create CSRs; the approver decides whether they get one.
-	runtimeSA := "system:serviceaccount:" + ns + ":eci-vnode-vnode-a"
+	nodeUser := NodeUserPrefix + "vnode-a"
 	intruder := "system:serviceaccount:default:intruder"
 	must(admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "test:csr-requester"},
@@ -68,12 +68,15 @@ func TestVNodeCertificatesAreApprovedAndSignedByTheCluster(t *testing.T) {
 	must(admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "test:csr-requester"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "test:csr-requester"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: runtimeSA},
-			{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: intruder}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: intruder}},
 	}, metav1.CreateOptions{}))
 	as := func(user string) kubernetes.Interface {
 		cfg := sb.RESTConfig()
 		cfg.Impersonate.UserName = user
+		if strings.HasPrefix(user, NodeUserPrefix) {
+			// A node: the Node authorizer lets it create CSRs.
+			cfg.Impersonate.Groups = []string{NodesGroup}
+		}
 		return kubernetes.NewForConfigOrDie(cfg)
 	}
 	submit := func(user, name, node string) {
@@ -86,7 +89,7 @@ func TestVNodeCertificatesAreApprovedAndSignedByTheCluster(t *testing.T) {
 		}, metav1.CreateOptions{}))
 	}
 	// Submitted first, so by the time the others are decided it has been seen.
-	submit(runtimeSA, "not-ours", "worker-9")
+	submit(nodeUser, "not-ours", "worker-9")
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -95,7 +98,7 @@ func TestVNodeCertificatesAreApprovedAndSignedByTheCluster(t *testing.T) {
 	}()
 	defer func() { stop(); <-done }()
 
-	submit(runtimeSA, "serving-vnode-a", "vnode-a")
+	submit(nodeUser, "serving-vnode-a", "vnode-a")
 	submit(intruder, "intruder-vnode-a", "vnode-a")
 
 	waitFor := func(name string, ok func(*certificatesv1.CertificateSigningRequest) bool) *certificatesv1.CertificateSigningRequest {

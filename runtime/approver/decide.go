@@ -17,14 +17,17 @@ const (
 	// kubelet: user system:node:<name> in group system:nodes.
 	NodeUserPrefix = "system:node:"
 	NodesGroup     = "system:nodes"
+	// BootstrapUserPrefix is the user of a bootstrap token: system:bootstrap:<token id>.
+	BootstrapUserPrefix = "system:bootstrap:"
 )
 
 // VNode is what the approver knows of one VNode of this installation.
 type VNode struct {
 	Name string
-	// Requesters are the user names that may ask for this VNode's certificates: the
-	// identity its runtime authenticates as (a ServiceAccount, or the node's own
-	// system:node:<name> once it holds a client certificate).
+	// Requesters are the user names that may ask for this VNode's client certificate:
+	// the bootstrap token the approver minted for it, and the node itself renewing. A
+	// serving certificate is for the node alone (system:node:<name>), which asks for it
+	// once it holds its client certificate.
 	Requesters []string
 	// Registered: its Node exists. Addresses are the Node's status addresses; a serving
 	// certificate may name only these.
@@ -83,13 +86,17 @@ func Decide(csr *certificatesv1.CertificateSigningRequest, lookup func(node stri
 	}
 
 	var problems []string
-	if !slices.Contains(v.Requesters, csr.Spec.Username) {
-		problems = append(problems, fmt.Sprintf("requested by %q, not by the VNode's runtime (%s)", csr.Spec.Username, strings.Join(v.Requesters, " or ")))
+	serving := signer == certificatesv1.KubeletServingSignerName
+	requesters := v.Requesters
+	if serving {
+		requesters = []string{NodeUserPrefix + node}
+	}
+	if !slices.Contains(requesters, csr.Spec.Username) {
+		problems = append(problems, fmt.Sprintf("requested by %q, not by the VNode's runtime (%s)", csr.Spec.Username, strings.Join(requesters, " or ")))
 	}
 	if p := subjectProblem(req); p != "" {
 		problems = append(problems, p)
 	}
-	serving := signer == certificatesv1.KubeletServingSignerName
 	if serving && !v.Registered && len(problems) == 0 {
 		return Wait, "Node " + node + " has not registered yet; its addresses decide the serving certificate's SANs"
 	}

@@ -15,7 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-const runtimeSA = "system:serviceaccount:eci-vnode-system:eci-vnode-vnode-a"
+// bootstrapUser is the bootstrap token the approver minted for vnode-a.
+const bootstrapUser = BootstrapUserPrefix + "abc234"
 
 // csrPEM is a certificate request signed by a fresh key, as a runtime would send it.
 func csrPEM(t *testing.T, tmpl x509.CertificateRequest) []byte {
@@ -39,7 +40,7 @@ func servingCSR(t *testing.T, edit func(*x509.CertificateRequest, *certificatesv
 	t.Helper()
 	tmpl := x509.CertificateRequest{Subject: nodeSubject("vnode-a"), IPAddresses: []net.IP{net.ParseIP("10.0.0.7")}, DNSNames: []string{"vnode-a"}}
 	spec := certificatesv1.CertificateSigningRequestSpec{
-		SignerName: certificatesv1.KubeletServingSignerName, Username: runtimeSA,
+		SignerName: certificatesv1.KubeletServingSignerName, Username: NodeUserPrefix + "vnode-a",
 		Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
 	}
 	if edit != nil {
@@ -53,7 +54,7 @@ func lookupVNodeA(node string) (VNode, bool) {
 	if node != "vnode-a" {
 		return VNode{}, false
 	}
-	return VNode{Name: "vnode-a", Requesters: []string{runtimeSA, NodeUserPrefix + "vnode-a"}, Registered: true,
+	return VNode{Name: "vnode-a", Requesters: []string{bootstrapUser, NodeUserPrefix + "vnode-a"}, Registered: true,
 		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.7"}, {Type: corev1.NodeHostName, Address: "vnode-a"}}}, true
 }
 
@@ -65,13 +66,15 @@ func TestOnlyTheExactShapeOfAVNodeCertificateIsApproved(t *testing.T) {
 		reason  string
 	}{
 		{"the runtime's serving certificate", nil, Approve, "serving certificate of VNode vnode-a"},
-		{"rotation by the node itself", func(_ *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
-			s.Username = NodeUserPrefix + "vnode-a"
-		}, Approve, ""},
+		{"the client certificate of TLS bootstrap", func(r *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
+			s.SignerName, s.Username = certificatesv1.KubeAPIServerClientKubeletSignerName, bootstrapUser
+			s.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
+			r.IPAddresses, r.DNSNames = nil, nil
+		}, Approve, "client certificate of VNode vnode-a"},
 		{"an RSA-style usage list", func(_ *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
 			s.Usages = append(s.Usages, certificatesv1.UsageKeyEncipherment)
 		}, Approve, ""},
-		{"a client certificate without SANs", func(r *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
+		{"the client certificate renewed by the node itself", func(r *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
 			s.SignerName = certificatesv1.KubeAPIServerClientKubeletSignerName
 			s.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
 			r.IPAddresses, r.DNSNames = nil, nil
@@ -93,6 +96,14 @@ func TestOnlyTheExactShapeOfAVNodeCertificateIsApproved(t *testing.T) {
 		{"another node asks for it", func(_ *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
 			s.Username = NodeUserPrefix + "vnode-b"
 		}, Deny, "not by the VNode's runtime"},
+		{"another VNode's bootstrap token asks for its client certificate", func(r *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
+			s.SignerName, s.Username = certificatesv1.KubeAPIServerClientKubeletSignerName, BootstrapUserPrefix+"zzz999"
+			s.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
+			r.IPAddresses, r.DNSNames = nil, nil
+		}, Deny, `requested by "system:bootstrap:zzz999"`},
+		{"the bootstrap token asks for a serving certificate", func(_ *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
+			s.Username = bootstrapUser
+		}, Deny, "not by the VNode's runtime (system:node:vnode-a)"},
 		{"a group beyond system:nodes", func(r *x509.CertificateRequest, _ *certificatesv1.CertificateSigningRequestSpec) {
 			r.Subject.Organization = []string{NodesGroup, "system:masters"}
 		}, Deny, "subject organization"},
@@ -138,7 +149,7 @@ func TestAServingCertificateWaitsForItsNodeAndAClientCertificateDoesNot(t *testi
 		t.Errorf("serving CSR before the Node: %s (%s), want wait", got, reason)
 	}
 	client := servingCSR(t, func(r *x509.CertificateRequest, s *certificatesv1.CertificateSigningRequestSpec) {
-		s.SignerName = certificatesv1.KubeAPIServerClientKubeletSignerName
+		s.SignerName, s.Username = certificatesv1.KubeAPIServerClientKubeletSignerName, bootstrapUser
 		s.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
 		r.IPAddresses, r.DNSNames = nil, nil
 	})

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
@@ -19,6 +18,8 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/certificate"
+
+	"github.com/eci-vnode/terraform-provider-eci/runtime/nodeidentity"
 )
 
 // Config is one VNode's kubelet API server.
@@ -67,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 		GetUsages:   certificate.DefaultKubeletServingGetUsages,
 		// Kept in memory: a restarted runtime asks for a new certificate, which costs one
 		// CSR and keeps no private key on disk.
-		CertificateStore: &memoryStore{},
+		CertificateStore: &nodeidentity.MemoryStore{Name: "serving"},
 		Name:             "kubelet-serving",
 	})
 	if err != nil {
@@ -133,36 +134,3 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 
 // Current is the serving certificate in use, nil before the first is issued.
 func (s *Server) Current() *tls.Certificate { return s.certs.Current() }
-
-// memoryStore keeps the serving certificate in memory (certificate.Store).
-type memoryStore struct {
-	mu   sync.Mutex
-	cert *tls.Certificate
-}
-
-func (m *memoryStore) Current() (*tls.Certificate, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cert == nil {
-		// The manager takes this error as "none yet" and asks for one.
-		none := certificate.NoCertKeyError("no serving certificate issued yet")
-		return nil, &none
-	}
-	return m.cert, nil
-}
-
-func (m *memoryStore) Update(certPEM, keyPEM []byte) (*tls.Certificate, error) {
-	c, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("load the issued serving certificate: %w", err)
-	}
-	if c.Leaf == nil {
-		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
-			return nil, fmt.Errorf("parse the issued serving certificate: %w", err)
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cert = &c
-	return &c, nil
-}

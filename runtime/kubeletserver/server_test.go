@@ -67,15 +67,11 @@ func TestTheKubeletAPIServesOnlyAuthenticatedAndAuthorizedCallers(t *testing.T) 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() { _ = (&approver.Controller{Kube: admin, Namespace: ns, Log: quiet}).Run(approverCtx) }()
 
-	// The runtime's identity: it asks for certificates and delegates authn/authz.
-	runtimeUser := "system:serviceaccount:" + ns + ":eci-vnode-" + nodeName
-	grant(t, ctx, admin, "test:runtime", runtimeUser, []rbacv1.PolicyRule{
-		{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests"}, Verbs: []string{"create", "get", "list", "watch"}},
-		{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
-		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
-	})
+	// The runtime's identity, its node's (package nodeidentity): the Node authorizer
+	// lets it ask for certificates and delegate authentication and authorization.
 	runtimeCfg := sb.RESTConfig()
-	runtimeCfg.Impersonate.UserName = runtimeUser
+	runtimeCfg.Impersonate.UserName = approver.NodeUserPrefix + nodeName
+	runtimeCfg.Impersonate.Groups = []string{approver.NodesGroup}
 	pki := filepath.Join(sb.Dir(), "pki")
 	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
 	must(caPEM, err)

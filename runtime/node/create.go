@@ -225,7 +225,9 @@ func (p *Provider) annotate(ctx context.Context, pod *corev1.Pod, ann map[string
 	if err != nil {
 		return
 	}
-	_, err = p.kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
+	// Through the status subresource: NodeRestriction lets a node write nothing else
+	// of a pod, and the API server keeps the metadata a status write carries.
+	_, err = p.kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}, "status")
 	switch {
 	case err == nil, apierrors.IsNotFound(err):
 	case uidMismatch(err):

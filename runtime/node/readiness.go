@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
-
 	"github.com/eci-vnode/terraform-provider-eci/runtime/healthz"
 )
 
@@ -26,8 +24,11 @@ type readiness struct {
 	identity string // this replica's identity on the Lease
 	lease    string // namespace/name of the Lease, for messages
 	leading  atomic.Bool
-	leader   atomic.Pointer[string] // the leader last observed on the Lease
-	node     atomic.Pointer[nodeutil.Node]
+	// identified: the runtime holds its client identity (at once without TLS
+	// bootstrap; once the node's client certificate is issued with it).
+	identified atomic.Bool
+	leader     atomic.Pointer[string] // the leader last observed on the Lease
+	node       atomic.Pointer[vkNode]
 }
 
 func (r *readiness) observeLeader(id string) { r.leader.Store(&id) }
@@ -38,10 +39,18 @@ func (r *readiness) active() bool { return !r.elect || r.leading.Load() }
 
 func (r *readiness) checks() []healthz.Check {
 	return []healthz.Check{
+		{Name: "node-identity", Run: r.identityCheck},
 		{Name: "leader-election", Run: r.leaderCheck},
 		{Name: "pods-synced", Run: r.podsSynced},
 		{Name: "node-registered", Run: r.nodeRegistered},
 	}
+}
+
+func (r *readiness) identityCheck() (bool, string) {
+	if r.identified.Load() {
+		return true, "the runtime holds its identity"
+	}
+	return false, "waiting for the node's client certificate (TLS bootstrap): its CSR awaits approval (kubectl get csr)"
 }
 
 func (r *readiness) leaderCheck() (bool, string) {

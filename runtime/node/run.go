@@ -17,7 +17,6 @@ import (
 	vklog "github.com/virtual-kubelet/virtual-kubelet/log"
 	vkslog "github.com/virtual-kubelet/virtual-kubelet/log/slog"
 	vknode "github.com/virtual-kubelet/virtual-kubelet/node"
-	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,10 +38,15 @@ import (
 
 // RunOptions are the process-level settings of Run.
 type RunOptions struct {
-	Kube    kubernetes.Interface
-	ECI     ECI
-	Version string
-	Log     *slog.Logger
+	// Kube is the runtime's client; with NodeIdentity it is left nil and set by it.
+	Kube kubernetes.Interface
+	// NodeIdentity, if set, gives the runtime its node's identity (package
+	// nodeidentity): Run calls it once the health endpoints serve, and uses the
+	// client it returns as Kube; stop ends the identity's rotation.
+	NodeIdentity func(ctx context.Context) (kube kubernetes.Interface, stop func(), err error)
+	ECI          ECI
+	Version      string
+	Log          *slog.Logger
 	// MetricsAddr serves /metrics, /livez, /healthz and /readyz ("" disables
 	// it); see readiness for what /readyz checks.
 	MetricsAddr string
@@ -63,6 +67,10 @@ type RunOptions struct {
 	// KubeletAPIAddr serves the kubelet API (logs, exec, stats) there; ""
 	// serves none. Port 0 picks a free port, which the Node advertises.
 	KubeletAPIAddr string
+	// TaintsKube, if set, is the client that keeps the Node's taints as configured:
+	// NodeRestriction forbids a node to change its own taints, so a runtime that runs
+	// as its node keeps its ServiceAccount for this alone. Nil uses Kube.
+	TaintsKube kubernetes.Interface
 	// ClientCAFile verifies the client certificates of kubelet API callers;
 	// "" reads the API server's client CA from the ConfigMap
 	// kube-system/extension-apiserver-authentication and follows it.
@@ -98,6 +106,15 @@ func Run(ctx context.Context, cfg Config, o RunOptions) error {
 		}
 		defer stop()
 	}
+	if o.NodeIdentity != nil {
+		kube, stop, err := o.NodeIdentity(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		o.Kube = kube
+	}
+	ready.identified.Store(true)
 	if !o.LeaderElect {
 		metrics.leader.Set(1)
 		defer metrics.leader.Set(0)
@@ -177,41 +194,15 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "eci-vnode", Host: cfg.NodeName})
 
-	// PVCs and PVs are not among the informers virtual-kubelet starts.
-	volumes := informers.NewSharedInformerFactory(o.Kube, 10*time.Minute)
-	pvcs := volumes.Core().V1().PersistentVolumeClaims()
-	pvs := volumes.Core().V1().PersistentVolumes()
-	_, _ = pvcs.Informer(), pvs.Informer()
+	// The pods bound to the node, and the Services (for the service links of pod
+	// environments): the two things a node may list. Everything else a pod references
+	// is read by name when the pod is translated (translate.Getters).
+	pods := newPodInformers(o.Kube, cfg.NodeName)
+	shared := informers.NewSharedInformerFactory(o.Kube, 10*time.Minute)
+	services := shared.Core().V1().Services()
+	_ = services.Informer()
 
-	var (
-		prov   *Provider
-		health *Health
-		n      *nodeutil.Node
-	)
-	podsSynced := func() bool {
-		if n == nil {
-			return false
-		}
-		select {
-		case <-n.PodController().Ready():
-			return true
-		default:
-			return false
-		}
-	}
-	newProvider := func(pc nodeutil.ProviderConfig) (nodeutil.Provider, vknode.NodeProvider, error) {
-		ConfigureNode(pc.Node, cfg, o.Version)
-		prov = NewProvider(cfg, ProviderDeps{
-			ECI: o.ECI,
-			Resolver: translate.Listers{
-				ConfigMapLister: pc.ConfigMaps, SecretLister: pc.Secrets, ServiceLister: pc.Services,
-				PersistentVolumeClaimLister: pvcs.Lister(), PersistentVolumeLister: pvs.Lister(), TokenClient: o.Kube.CoreV1(),
-			},
-			Kube: o.Kube, Pods: pc.Pods, Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
-		})
-		health = NewHealth(o.ECI, o.Kube, pc.Node, cfg, metrics, o.Log)
-		return kubeletAPI{prov}, health, nil
-	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: cfg.NodeName}}
 	// The kubelet API's port is known before the Node is configured, so the
 	// Node advertises the port that is really open.
 	var kubeletAPI net.Listener
@@ -224,36 +215,54 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 		kubeletAPI = ln
 		cfg.DaemonPort = int32(ln.Addr().(*net.TCPAddr).Port)
 	}
-	kubeletRoutes := http.NewServeMux()
-	var err error
-	n, err = nodeutil.NewNode(cfg.NodeName, newProvider,
-		nodeutil.WithClient(o.Kube),
-		nodeutil.AttachProviderRoutes(kubeletRoutes),
-		func(c *nodeutil.NodeConfig) error {
-			c.EventRecorder = withoutMisleadingEvents{recorder}
-			// Translation resolves the downward API itself: virtual-kubelet's
-			// resolver refuses status.podIP, which ECI supports.
-			c.SkipDownwardAPIResolution = true
-			c.NumWorkers = cfg.Workers
-			return nil
-		},
-		nodeutil.WithPodControllerConfigOverrides(raiseQueueLimits, func(c *vknode.PodControllerConfig) error {
-			// The pod informer virtual-kubelet runs: the runtime watches it
-			// too, so a status others change (a readiness gate set True by
-			// a load-balancer controller) reaches the pod's Ready at once.
+	ConfigureNode(node, cfg, o.Version)
+	var n *vkNode
+	podsSynced := func() bool {
+		if n == nil {
+			return false
+		}
+		select {
+		case <-n.PodController().Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	prov := NewProvider(cfg, ProviderDeps{
+		ECI: o.ECI,
+		Resolver: translate.Getters{Client: o.Kube, Listers: translate.Listers{
+			ServiceLister: services.Lister(), TokenClient: o.Kube.CoreV1(),
+		}},
+		Kube: o.Kube, Pods: pods.Core().V1().Pods().Lister(), Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
+	})
+	// Taints are the one thing the runtime writes with TaintsKube (see RunOptions).
+	taints := o.TaintsKube
+	if taints == nil {
+		taints = o.Kube
+	}
+	health := NewHealth(o.ECI, taints, node, cfg, metrics, o.Log)
+	n, err := newVKNode(vkNodeConfig{
+		Kube: o.Kube, Node: node, Provider: prov, Status: health, Workers: cfg.Workers,
+		Recorder: withoutMisleadingEvents{recorder},
+		Configure: []func(*vknode.PodControllerConfig) error{raiseQueueLimits, func(c *vknode.PodControllerConfig) error {
+			// The runtime watches the pod informer too, so a status others
+			// change (a readiness gate set True by a load-balancer
+			// controller) reaches the pod's Ready at once.
 			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 				UpdateFunc: func(_, obj any) {
-					if pod, ok := obj.(*corev1.Pod); ok && prov != nil {
+					if pod, ok := obj.(*corev1.Pod); ok {
 						prov.podChanged(pod)
 					}
 				},
 			})
 			return err
-		}),
-	)
+		}},
+	}, pods)
 	if err != nil {
 		return fmt.Errorf("set up VNode %s: %w", cfg.NodeName, err)
 	}
+	kubeletRoutes := http.NewServeMux()
+	kubeletRoutes.Handle("/", kubeletAPIHandler(prov, n.podLister()))
 	ready.node.Store(n)
 	// virtual-kubelet's pod controller keeps its queues to itself but
 	// tells their length.
@@ -272,7 +281,7 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 	defer func() {
 		cancel()
 		wg.Wait()
-		volumes.Shutdown()
+		shared.Shutdown()
 	}()
 	// The tag keys go on the Node before the first instance is created
 	// with them (AnnotationManagedTags); failing here, the poller tries
@@ -280,7 +289,7 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 	if err := prov.syncTagKeys(ctx); err != nil && ctx.Err() == nil {
 		o.Log.Warn("could not record the VNode's tag keys on its Node yet; retrying before re-tagging", "err", oneLine(err))
 	}
-	volumes.Start(ctx.Done())
+	shared.Start(ctx.Done())
 	if kubeletAPI != nil {
 		wg.Add(1)
 		go func() {
@@ -306,7 +315,7 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 		}
 		o.Log.Info("VNode registered", "node", cfg.NodeName)
 	}()
-	if err := SyncTaints(ctx, o.Kube, cfg); err != nil {
+	if err := SyncTaints(ctx, taints, cfg); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

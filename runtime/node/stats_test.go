@@ -15,7 +15,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -441,11 +440,9 @@ func TestStatsThroughVirtualKubeletsHTTPHandlers(t *testing.T) {
 	r.waitFor(pod, "running", running)
 	clock.Advance(15 * time.Second)
 
-	// The handlers virtual-kubelet mounts on the kubelet port, as
-	// nodeutil's AttachProviderRoutes does for a provider.
-	kp := kubeletAPI{r.p}
-	srv := httptest.NewServer(api.PodHandler(api.PodHandlerConfig{
-		GetStatsSummary: kp.GetStatsSummary, GetMetricsResource: kp.GetMetricsResource}, false))
+	// The handlers the runtime serves on the kubelet port (/pods, which
+	// needs the pod lister, is not asked for here).
+	srv := httptest.NewServer(kubeletAPIHandler(r.p, nil))
 	t.Cleanup(srv.Close)
 	get := func(path string) *http.Response {
 		t.Helper()

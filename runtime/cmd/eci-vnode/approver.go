@@ -36,7 +36,7 @@ func approverCommand(args []string, stdout, stderr io.Writer, getenv func(string
 	s.logLevel("log-level", logLevel)
 	s.logFormat("log-format", logFormat)
 	// CSRs are few: the client's defaults are plenty.
-	kube := s.kubeClient("kubeconfig", kubeconfig, 5, 10)
+	kube, _ := s.kubeClient("kubeconfig", kubeconfig, 5, 10)
 	if code := s.report(stderr); code != 0 {
 		return code
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -24,6 +26,7 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/node"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/nodeidentity"
 )
 
 // nodeCommand runs `eci-vnode node`: the virtual kubelet of one VNode.
@@ -156,7 +159,18 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		s.hostPort("kubelet-api-addr", kubeletAPIAddr)
 	}
 	creds := s.credentials("credentials-dir", credsDir, getenv)
-	kube := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
+	kube, server := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
+	bootstrapToken := getenv(install.BootstrapTokenEnv)
+	if bootstrapToken != "" {
+		if _, err := nodeidentity.TokenID(bootstrapToken); err != nil {
+			s.problem(install.BootstrapTokenEnv, "%v", err)
+		}
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
+			if msg := install.NodeLabelProblem(k); msg != "" {
+				s.problem("node-labels", "label %q: %s", k, msg)
+			}
+		}
+	}
 	cfg.Defaults()
 	s.include(cfg.Validate())
 	if code := s.report(stderr); code != 0 {
@@ -202,11 +216,34 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	defer stop()
 	log.Info("starting eci-vnode node", "version", version, "node", cfg.NodeName, "cluster", cfg.ClusterName,
 		"region", cfg.Region, "eci", client.Endpoint(), "credentials", describeCredentials(creds), "leaderElect", leaderElect)
-	err = node.Run(ctx, cfg, node.RunOptions{
+	opts := node.RunOptions{
 		Kube: kube, ECI: client, Version: version, Log: log, MetricsAddr: metricsAddr,
 		Registry: reg, Metrics: metrics, KubeletAPIAddr: kubeletAPIAddr, ClientCAFile: clientCAFile,
 		LeaderElect: leaderElect, LeaderElectionNamespace: leNamespace, Identity: identity,
-	})
+	}
+	if bootstrapToken != "" {
+		// The runtime runs as its node; its own client (the ServiceAccount) keeps
+		// only the Node's taints, which NodeRestriction denies the node.
+		opts.TaintsKube, opts.Kube = kube, nil
+		opts.NodeIdentity = func(ctx context.Context) (kubernetes.Interface, func(), error) {
+			id, err := nodeidentity.Start(ctx, nodeidentity.Config{
+				NodeName: cfg.NodeName, Server: server, BootstrapToken: bootstrapToken, Log: log,
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			nodeKube, err := kubernetes.NewForConfig(id.Config())
+			if err != nil {
+				id.Stop()
+				return nil, nil, fmt.Errorf("client of the node identity: %w", err)
+			}
+			return nodeKube, id.Stop, nil
+		}
+	} else {
+		log.Warn("running with the ServiceAccount's rights, not as the node: without "+install.BootstrapTokenEnv+
+			" there is no TLS bootstrap, so the Node authorizer does not limit this runtime to its own pods' objects", "node", cfg.NodeName)
+	}
+	err = node.Run(ctx, cfg, opts)
 	if err != nil {
 		log.Error("eci-vnode node stopped", "err", err)
 		return 1
@@ -263,9 +300,9 @@ func (s *settings) capacity(name string, m map[string]string) corev1.ResourceLis
 }
 
 // kubeClient builds the Kubernetes client from kubeconfig, or the in-cluster
-// configuration; a problem is recorded when neither works. It does not call
-// the API server.
-func (s *settings) kubeClient(name, kubeconfig string, qps float64, burst int) kubernetes.Interface {
+// configuration, and returns it with its configuration; a problem is recorded
+// when neither works. It does not call the API server.
+func (s *settings) kubeClient(name, kubeconfig string, qps float64, burst int) (kubernetes.Interface, *rest.Config) {
 	var (
 		rc  *rest.Config
 		err error
@@ -274,20 +311,20 @@ func (s *settings) kubeClient(name, kubeconfig string, qps float64, burst int) k
 		rc, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
 		if err != nil {
 			s.problem(name, "cannot load %s: %s", kubeconfig, oneLine(err.Error()))
-			return nil
+			return nil, nil
 		}
 	} else if rc, err = rest.InClusterConfig(); err != nil {
 		s.problem(name, "not set, and this is not a pod with an in-cluster configuration: %s", oneLine(err.Error()))
-		return nil
+		return nil, nil
 	}
 	rc.QPS, rc.Burst = float32(qps), burst
 	rc.UserAgent = "eci-vnode/" + version
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		s.problem(name, "cannot create a Kubernetes client: %s", oneLine(err.Error()))
-		return nil
+		return nil, nil
 	}
-	return cs
+	return cs, rc
 }
 
 // defaultKubeProxySA is the ServiceAccount the installation creates for the

@@ -114,7 +114,7 @@ func profileWebhookCommand(args []string, stdout, stderr io.Writer, getenv func(
 	s.atLeast("kube-api-burst", kubeBurst, 1)
 	s.logLevel("log-level", logLevel)
 	s.logFormat("log-format", logFormat)
-	kube := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
+	kube, _ := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
 	if code := s.report(stderr); code != 0 {
 		return code
 	}

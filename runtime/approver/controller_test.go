@@ -89,7 +89,7 @@ func TestVNodeCertificatesAreApprovedAndSignedByTheCluster(t *testing.T) {
 		}, metav1.CreateOptions{}))
 	}
 	// Submitted first, so by the time the others are decided it has been seen.
-	submit(nodeUser, "not-ours", "worker-9")
+	submit(intruder, "not-ours", "worker-9")
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

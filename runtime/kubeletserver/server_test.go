@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/approver"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/approver/approvertest"
 )
 
 // TestTheKubeletAPIServesOnlyAuthenticatedAndAuthorizedCallers runs the server as a
@@ -47,25 +47,14 @@ func TestTheKubeletAPIServesOnlyAuthenticatedAndAuthorizedCallers(t *testing.T) 
 	}
 
 	// The installation as the approver recognises it, and the Node with its address.
-	must(admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
-	labels := map[string]string{approver.LabelNode: nodeName}
-	must(admin.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "eci-vnode-" + nodeName, Labels: labels},
-		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: labels},
-			Spec: corev1.PodSpec{ServiceAccountName: "eci-vnode-" + nodeName,
-				Containers: []corev1.Container{{Name: "node", Image: "ghcr.io/eci-vnode/eci-vnode:test"}}},
-		}},
-	}, metav1.CreateOptions{}))
+	approvertest.VNode(t, ctx, admin, ns, nodeName)
 	node, err := admin.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName}}, metav1.CreateOptions{})
 	must(node, err)
 	addresses := []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: nodeName}}
 	node.Status.Addresses = addresses
 	must(admin.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}))
-	approverCtx, stopApprover := context.WithCancel(ctx)
-	defer stopApprover()
+	approvertest.Start(t, admin, ns)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { _ = (&approver.Controller{Kube: admin, Namespace: ns, Log: quiet}).Run(approverCtx) }()
 
 	// The runtime's identity, its node's (package nodeidentity): the Node authorizer
 	// lets it ask for certificates and delegate authentication and authorization.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,7 +19,7 @@ import (
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
-	"github.com/eci-vnode/terraform-provider-eci/runtime/approver"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/approver/approvertest"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/nodeidentity"
 )
 
@@ -47,24 +46,14 @@ func TestTLSBootstrapMakesTheRuntimeItsNodeAndRotatesWithoutARestart(t *testing.
 
 	// What the installation renders for this: the VNode's runtime Deployment, and the
 	// binding that lets bootstrap tokens of its group ask for certificates.
-	must(admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
-	labels := map[string]string{approver.LabelNode: nodeName}
-	must(admin.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "eci-vnode-" + nodeName, Labels: labels},
-		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: labels},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "node", Image: "ghcr.io/eci-vnode/eci-vnode:test"}}},
-		}},
-	}, metav1.CreateOptions{}))
+	approvertest.VNode(t, ctx, admin, ns, nodeName)
 	must(admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "eci-vnode:node-bootstrapper"},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: install.BootstrapGroup}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-bootstrapper"},
 	}, metav1.CreateOptions{}))
+	approvertest.Start(t, admin, ns)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	approverCtx, stopApprover := context.WithCancel(ctx)
-	defer stopApprover()
-	go func() { _ = (&approver.Controller{Kube: admin, Namespace: ns, Log: quiet}).Run(approverCtx) }()
 
 	var token string
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {

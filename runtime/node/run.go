@@ -67,10 +67,10 @@ type RunOptions struct {
 	// KubeletAPIAddr serves the kubelet API (logs, exec, stats) there; ""
 	// serves none. Port 0 picks a free port, which the Node advertises.
 	KubeletAPIAddr string
-	// TaintsKube, if set, is the client that keeps the Node's taints as configured:
-	// NodeRestriction forbids a node to change its own taints, so a runtime that runs
-	// as its node keeps its ServiceAccount for this alone. Nil uses Kube.
-	TaintsKube kubernetes.Interface
+	// ServiceAccountKube, if set, is the runtime's own ServiceAccount client, for the
+	// two things NodeRestriction forbids a node: changing its Node's taints, and
+	// asking for tokens bound to no pod of its own (the kube-proxy's). Nil uses Kube.
+	ServiceAccountKube kubernetes.Interface
 	// ClientCAFile verifies the client certificates of kubelet API callers;
 	// "" reads the API server's client CA from the ConfigMap
 	// kube-system/extension-apiserver-authentication and follows it.
@@ -228,19 +228,19 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 			return false
 		}
 	}
+	// Taints and the kube-proxy's tokens go through ServiceAccountKube (see RunOptions).
+	sa := o.ServiceAccountKube
+	if sa == nil {
+		sa = o.Kube
+	}
 	prov := NewProvider(cfg, ProviderDeps{
 		ECI: o.ECI,
 		Resolver: translate.Getters{Client: o.Kube, Listers: translate.Listers{
-			ServiceLister: services.Lister(), TokenClient: o.Kube.CoreV1(),
+			ServiceLister: services.Lister(), TokenClient: o.Kube.CoreV1(), UnboundTokenClient: sa.CoreV1(),
 		}},
 		Kube: o.Kube, Pods: pods.Core().V1().Pods().Lister(), Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
 	})
-	// Taints are the one thing the runtime writes with TaintsKube (see RunOptions).
-	taints := o.TaintsKube
-	if taints == nil {
-		taints = o.Kube
-	}
-	health := NewHealth(o.ECI, taints, node, cfg, metrics, o.Log)
+	health := NewHealth(o.ECI, sa, node, cfg, metrics, o.Log)
 	n, err := newVKNode(vkNodeConfig{
 		Kube: o.Kube, Node: node, Provider: prov, Status: health, Workers: cfg.Workers,
 		Recorder: withoutMisleadingEvents{recorder},
@@ -315,7 +315,7 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 		}
 		o.Log.Info("VNode registered", "node", cfg.NodeName)
 	}()
-	if err := SyncTaints(ctx, taints, cfg); err != nil {
+	if err := SyncTaints(ctx, sa, cfg); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -24,6 +24,10 @@ type Listers struct {
 	ServiceLister               corev1listers.ServiceLister
 	// TokenClient issues service account tokens (clientset.CoreV1()).
 	TokenClient corev1client.ServiceAccountsGetter
+	// UnboundTokenClient, if set, issues the tokens bound to no pod (the
+	// kube-proxy's): a runtime that runs as its node cannot, since
+	// NodeRestriction refuses a node every token not bound to a pod on it.
+	UnboundTokenClient corev1client.ServiceAccountsGetter
 }
 
 var _ Resolver = Listers{}
@@ -89,7 +93,11 @@ func (l Listers) ServiceAccountToken(ctx context.Context, namespace, serviceAcco
 			Kind: "Pod", APIVersion: "v1", Name: boundPod.Name, UID: boundPod.UID,
 		}
 	}
-	res, err := l.TokenClient.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
+	client := l.TokenClient
+	if boundPod == nil && l.UnboundTokenClient != nil {
+		client = l.UnboundTokenClient
+	}
+	res, err := client.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
 	if err != nil {
 		return Token{}, fmt.Errorf("create token for service account %s/%s: %w", namespace, serviceAccount, err)
 	}

@@ -223,8 +223,8 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	}
 	if bootstrapToken != "" {
 		// The runtime runs as its node; its own client (the ServiceAccount) keeps
-		// only the Node's taints, which NodeRestriction denies the node.
-		opts.TaintsKube, opts.Kube = kube, nil
+		// what NodeRestriction denies a node: its Node's taints, the kube-proxy's tokens.
+		opts.ServiceAccountKube, opts.Kube = kube, nil
 		opts.NodeIdentity = func(ctx context.Context) (kubernetes.Interface, func(), error) {
 			id, err := nodeidentity.Start(ctx, nodeidentity.Config{
 				NodeName: cfg.NodeName, Server: server, BootstrapToken: bootstrapToken, Log: log,

@@ -28,8 +28,9 @@ import (
 // pod" the installation would create and the runtime would never start), for the audience its
 // kube-api-access volume names, is issued, needs no RBAC beyond the Node authorizer, lasts a
 // year when asked for 3607 s (as the kube-api-access token does), and carries
-// system:node-proxier. This records the constraint for the move to the
-// node identity; the runtime does not use such a pod yet.
+// system:node-proxier. This is why the runtime, which runs as its node, asks for the
+// kube-proxy's unbound tokens with its own ServiceAccount instead (docs/design.md, "Node
+// identity"); the per-VNode pod is the alternative that would need no ServiceAccount right.
 func TestKubeProxyTokenUnderTheNodeIdentity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a sandbox control plane")

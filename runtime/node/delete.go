@@ -65,6 +65,14 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 		p.event(t, corev1.EventTypeWarning, "ECIDeleteFailed", err.Error())
 		return err
 	}
+	if pod.DeletionTimestamp == nil {
+		// Force-deleted: the pod object is gone, so no status waits for the
+		// instance to go, and ECI removes a force-deleted instance without a
+		// grace period. The pod is done now, as a kubelet drops a force-deleted
+		// pod at once (/runningpods no longer lists it); an instance that
+		// lingered would be found by the poller as an orphan and deleted.
+		p.finishDeletion(t, "the pod was deleted with grace period 0; its instance was deleted with Force")
+	}
 	return nil
 }
 

@@ -334,7 +334,11 @@ func (p *Provider) GetPods(context.Context) ([]*corev1.Pod, error) {
 	defer p.mu.Unlock()
 	out := make([]*corev1.Pod, 0, len(p.byUID))
 	for _, t := range p.byUID {
-		out = append(out, t.pod.DeepCopy())
+		// A finished pod has no instance any more; it is kept only until its
+		// final status is written.
+		if t.state != stateFinished {
+			out = append(out, t.pod.DeepCopy())
+		}
 	}
 	return out, nil
 }

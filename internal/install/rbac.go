@@ -10,7 +10,6 @@ func rule(group string, resources, verbs []string, names ...string) rbacv1.Polic
 
 var (
 	read        = []string{"get", "list", "watch"}
-	listWatch   = []string{"list", "watch"}
 	createPatch = []string{"create", "patch"}
 )
 

@@ -92,9 +92,9 @@ const labelInstallation = "eci-vnode.io/installation"
 
 // The bootstrap token Secret format the API server reads.
 const (
-	tokenSecretType corev1.SecretType = "bootstrap.kubernetes.io/token"
-	tokenIDKey                        = "token-id"
-	tokenSecretKey                    = "token-secret"
+	tokenSecretType = corev1.SecretType("bootstrap.kubernetes.io/token")
+	tokenIDKey      = "token-id"
+	tokenSecretKey  = "token-secret"
 )
 
 // randomTokenSecret is the 16-character secret part of a bootstrap token, [a-z0-9]

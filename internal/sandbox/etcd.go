@@ -3,10 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 )
 
 // etcdCandidates are where Debian's etcd-server package puts the server binary.
@@ -21,37 +18,8 @@ func ensureEtcd(ctx context.Context, p progress, cacheRoot string) (string, erro
 		p.printf("etcd: using %s", path)
 		return path, nil
 	}
-	if err := os.MkdirAll(cacheRoot, 0o755); err != nil {
-		return "", fmt.Errorf("create tool cache %s: %w", cacheRoot, err)
-	}
-	// dpkg has its own lock, but failing on it is worse than waiting for a sibling test binary.
-	unlock, err := lockFile(ctx, filepath.Join(cacheRoot, ".lock-apt"), func() {
-		p.printf("waiting for another process that is installing etcd ...")
-	})
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if path := lookPathAny(etcdCandidates[:]...); path != "" {
-		return path, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", errors.New("etcd is not installed and installing it needs root: run `apt-get install -y etcd-server` (Debian) and retry")
-	}
-	err = p.longStep(ctx, "installing etcd (apt-get install -y etcd-server) ...", 30*time.Second, func() error {
-		env := []string{"DEBIAN_FRONTEND=noninteractive"}
-		install := []string{"install", "-y", "--no-install-recommends", "etcd-server"}
-		if _, err := runStep(ctx, "install etcd", "", env, "apt-get", install...); err == nil {
-			return nil
-		}
-		// A fresh machine has no package lists yet.
-		if _, err := runStep(ctx, "update apt package lists", "", env, "apt-get", "update"); err != nil {
-			return err
-		}
-		_, err := runStep(ctx, "install etcd", "", env, "apt-get", install...)
-		return err
-	})
-	if err != nil {
+	have := func() bool { return lookPathAny(etcdCandidates[:]...) != "" }
+	if err := installDebianPackages(ctx, p, cacheRoot, "etcd", have, "etcd-server"); err != nil {
 		return "", err
 	}
 	stopSystemEtcd(ctx)

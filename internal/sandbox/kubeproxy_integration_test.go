@@ -200,12 +200,12 @@ func TestKubeProxyOfAnInstanceSyncsWithItsCredential(t *testing.T) {
 	})
 
 	t.Run("the real kube-proxy syncs with that credential and writes the Service's rules", func(t *testing.T) {
-		if reason := netnsUnavailable(); reason != "" {
-			t.Skip(reason)
-		}
 		bin, err := EnsureKubeProxy(ctx, "", io.Discard)
 		if err != nil {
-			t.Fatalf("build kube-proxy %s from the module proxy: %v", KubernetesVersion, err)
+			t.Fatalf("build kube-proxy %s from the module proxy (and install iptables): %v", KubernetesVersion, err)
+		}
+		if reason := netnsUnavailable(); reason != "" {
+			t.Skip(reason)
 		}
 		ns := fmt.Sprintf("eci-kp-%d", os.Getpid())
 		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {

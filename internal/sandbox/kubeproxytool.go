@@ -19,7 +19,8 @@ func kubeProxyEntry(root string, env goEnv) cachedEntry {
 }
 
 // EnsureKubeProxy builds kube-proxy (k8s.io/kubernetes/cmd/kube-proxy at KubernetesVersion)
-// from the Go module proxy into the tool cache unless it is there, and returns its path.
+// from the Go module proxy into the tool cache unless it is there, installs Debian's iptables
+// package when the machine lacks the commands it runs, and returns its path.
 // cacheDir empty means the default cache; progress may be nil.
 func EnsureKubeProxy(ctx context.Context, cacheDir string, progressTo io.Writer) (string, error) {
 	root := cacheDir
@@ -39,6 +40,11 @@ func EnsureKubeProxy(ctx context.Context, cacheDir string, progressTo io.Writer)
 	}
 	e := kubeProxyEntry(root, env)
 	if err := ensureKube(ctx, progress{w: progressTo}, kubeBuild{entry: e, estimate: "about 3 min on 2 cores"}); err != nil {
+		return "", err
+	}
+	// kube-proxy in iptables mode runs the machine's iptables commands.
+	have := func() bool { return lookPathAny("iptables-restore") != "" && lookPathAny("iptables-save") != "" }
+	if err := installDebianPackages(ctx, progress{w: progressTo}, root, "iptables", have, "iptables"); err != nil {
 		return "", err
 	}
 	return e.path("kube-proxy"), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -125,9 +126,11 @@ func TestMetricsServerShowsVNodePodsInKubectlTop(t *testing.T) {
 		t.Errorf("metrics API CPU %s, want a rate above zero", cpu.String())
 	}
 
-	// The node is the sum of its pods (docs/runtime.md, "Stats").
-	out, err := kubectl("top", "node", vn.Name, "--no-headers")
-	if err != nil || !strings.HasPrefix(out, vn.Name+" ") {
-		t.Errorf("kubectl top node %s: %v, %q", vn.Name, err, out)
-	}
+	// The node is the sum of its pods (docs/runtime.md, "Stats"). metrics-server keeps a
+	// node only after two scrapes in which its cumulative CPU is above zero, which can be a
+	// scrape later than the pod's.
+	waitFor(t, time.Minute, "kubectl top node "+vn.Name, func() (bool, string) {
+		out, err := kubectl("top", "node", vn.Name, "--no-headers")
+		return err == nil && strings.HasPrefix(out, vn.Name+" "), fmt.Sprintf("%v, %q", err, out)
+	})
 }

@@ -22,7 +22,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -31,7 +30,6 @@ import (
 
 	ecic "github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
-	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
 )
 
@@ -47,18 +45,10 @@ func TestKubeProxyOfAnInstanceSyncsWithItsCredential(t *testing.T) {
 		t.Skip("starts a sandbox control plane and builds kube-proxy")
 	}
 	ctx := context.Background()
-	eci := &ECI{}
-	vnode := &VNode{ECI: eci}
-	sb := StartForTest(t, Options{
-		Workers:        1,
-		WorkerCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-		Components:     []Component{eci, vnode},
-	})
+	vs := startVNodeSandbox(t, nil)
+	sb, eci := vs.Sandbox, vs.ECI
 	c := sb.Client()
-	rt, _ := vnode.Installation()
-	if rt.Namespace == "" {
-		rt.Namespace = install.DefaultNamespace
-	}
+	rt := vs.Runtime
 
 	// A Service without a selector and its EndpointSlice: kube-proxy turns the ClusterIP into
 	// the endpoint's address.
@@ -79,12 +69,9 @@ func TestKubeProxyOfAnInstanceSyncsWithItsCredential(t *testing.T) {
 	}
 
 	// A pod on the VNode, and the kube-proxy container of its instance.
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kp-client", Namespace: "default"}, Spec: corev1.PodSpec{
-		NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
-		Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-			Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kp-client", Namespace: "default"}, Spec: onVNode(corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "app", Image: "busybox:1.36", Command: []string{"sh", "-c", "sleep infinity"}}},
-	}}
+	})}
 	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
-	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
 // TestMetricsServerShowsVNodePodsInKubectlTop runs metrics-server (built from the module
@@ -28,27 +27,17 @@ func TestMetricsServerShowsVNodePodsInKubectlTop(t *testing.T) {
 		t.Skip("starts a sandbox control plane and builds metrics-server")
 	}
 	ctx := context.Background()
-	eciC := &ECI{}
-	vnode := &VNode{ECI: eciC}
-	sb := StartForTest(t, Options{
-		Workers:         1,
-		WorkerCapacity:  corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-		ProxyablePodIPs: true,
-		MetricsServer:   true,
-		Components:      []Component{eciC, vnode},
-	})
+	vs := startVNodeSandbox(t, func(o *Options) { o.ProxyablePodIPs = true; o.MetricsServer = true })
+	sb, eciC := vs.Sandbox, vs.ECI
 	if err := sb.MetricsServer(); err != nil {
 		t.Skipf("no metrics-server here: %v", err)
 	}
 	c := sb.Client()
-	_, vn := vnode.Installation()
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "topped", Namespace: "default"}, Spec: corev1.PodSpec{
-		NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
-		Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-			Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+	vn := vs.VNode
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "topped", Namespace: "default"}, Spec: onVNode(corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")}}}},
-	}}
+	})}
 	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

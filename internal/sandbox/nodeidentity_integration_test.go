@@ -9,12 +9,10 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
-	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
 // TestVNodeRuntimeRunsAsItsNodeAndReadsOnlyItsOwnPodsSecrets installs a VNode as users
@@ -29,18 +27,10 @@ func TestVNodeRuntimeRunsAsItsNodeAndReadsOnlyItsOwnPodsSecrets(t *testing.T) {
 		t.Skip("starts a sandbox control plane")
 	}
 	ctx := context.Background()
-	eci := &ECI{}
-	vnode := &VNode{ECI: eci}
-	sb := StartForTest(t, Options{
-		Workers:        1,
-		WorkerCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-		Components:     []Component{eci, vnode},
-	})
+	vs := startVNodeSandbox(t, nil)
+	sb := vs.Sandbox
 	c := sb.Client()
-	rt, vn := vnode.Installation()
-	if rt.Namespace == "" {
-		rt.Namespace = install.DefaultNamespace
-	}
+	rt, vn := vs.Runtime, vs.VNode
 	const ns = "default"
 	secret := func(name string) {
 		t.Helper()
@@ -58,19 +48,17 @@ func TestVNodeRuntimeRunsAsItsNodeAndReadsOnlyItsOwnPodsSecrets(t *testing.T) {
 			Volumes: []corev1.Volume{{Name: "secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secretName}}}},
 		}}
 	}
-	onVNode := mounting("on-vnode", "mine")
-	onVNode.Spec.NodeSelector = map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue}
-	onVNode.Spec.Tolerations = []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-		Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}}
+	onTheVNode := mounting("on-vnode", "mine")
+	onTheVNode.Spec = onVNode(onTheVNode.Spec)
 	onWorker := mounting("on-worker", "theirs")
 	onWorker.Spec.NodeName = "worker-0"
-	for _, p := range []*corev1.Pod{onVNode, onWorker} {
+	for _, p := range []*corev1.Pod{onTheVNode, onWorker} {
 		if _, err := c.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waitFor(t, 2*time.Minute, "the VNode's pod that mounts Secret mine Running", func() (bool, string) {
-		p, err := c.CoreV1().Pods(ns).Get(ctx, onVNode.Name, metav1.GetOptions{})
+		p, err := c.CoreV1().Pods(ns).Get(ctx, onTheVNode.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}

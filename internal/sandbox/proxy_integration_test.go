@@ -26,7 +26,6 @@ import (
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
-	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 )
 
 // TestVNodeKubeletAPIThroughTheAPIServerProxy reads a VNode's kubelet API the way
@@ -40,31 +39,22 @@ func TestVNodeKubeletAPIThroughTheAPIServerProxy(t *testing.T) {
 		t.Skip("starts a sandbox control plane")
 	}
 	ctx := context.Background()
-	eciC := &ECI{}
-	vnode := &VNode{ECI: eciC}
-	sb := StartForTest(t, Options{
-		Workers:         1,
-		WorkerCapacity:  corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-		ProxyablePodIPs: true,
-		Components:      []Component{eciC, vnode},
-	})
+	vs := startVNodeSandbox(t, func(o *Options) { o.ProxyablePodIPs = true })
+	sb, eciC := vs.Sandbox, vs.ECI
 	if err := sb.ProxyablePodIPs(); err != nil {
 		t.Skipf("the node proxy cannot reach the VNode here: %v", err)
 	}
 	c := sb.Client()
-	_, vn := vnode.Installation()
+	vn := vs.VNode
 	addr := kubeletAddress(t, c, vn.Name)
 	if ip := net.ParseIP(addr.ip); ip == nil || ip.IsLoopback() {
 		t.Fatalf("the VNode's InternalIP %q is not a routed address", addr.ip)
 	}
 
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "measured", Namespace: "default"}, Spec: corev1.PodSpec{
-		NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
-		Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-			Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "measured", Namespace: "default"}, Spec: onVNode(corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("2Gi")}}}},
-	}}
+	})}
 	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	vke2e "github.com/virtual-kubelet/virtual-kubelet/test/e2e"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -54,18 +53,12 @@ func TestVirtualKubeletE2ESuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a sandbox control plane")
 	}
-	eciC := &ECI{}
-	vnode := &VNode{ECI: eciC}
-	sb := StartForTest(t, Options{
-		Workers:         1,
-		WorkerCapacity:  corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-		ProxyablePodIPs: true,
-		Components:      []Component{eciC, vnode},
-	})
+	vs := startVNodeSandbox(t, func(o *Options) { o.ProxyablePodIPs = true })
+	sb := vs.Sandbox
 	if err := sb.ProxyablePodIPs(); err != nil {
 		t.Skipf("the suite reads the VNode's pods through the node proxy, which cannot reach it here: %v", err)
 	}
-	_, vn := vnode.Installation()
+	vn := vs.VNode
 	const ns = "vk-e2e"
 	if _, err := sb.Client().CoreV1().Namespaces().Create(context.Background(),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
@@ -31,15 +30,10 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 		t.Skip("starts a sandbox control plane")
 	}
 	ctx := context.Background()
-	eci := &ECI{}
-	vnode := &VNode{ECI: eci}
-	sb := StartForTest(t, Options{
-		Workers:        1,
-		WorkerCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-		Components:     []Component{eci, vnode},
-	})
+	vs := startVNodeSandbox(t, nil)
+	sb, eci := vs.Sandbox, vs.ECI
 	c := sb.Client()
-	rt, vn := vnode.Installation()
+	rt, vn := vs.Runtime, vs.VNode
 
 	t.Run("nothing is bound to cluster-admin", func(t *testing.T) {
 		crbs, err := c.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{})
@@ -72,17 +66,14 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 			StringData: map[string]string{"password": "demo"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-eci", Namespace: ns}, Spec: corev1.PodSpec{
-			NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
-			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-eci", Namespace: ns}, Spec: onVNode(corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27",
 				Env: []corev1.EnvVar{{Name: "MODE", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "app-config"}, Key: "mode"}}}},
 				VolumeMounts: []corev1.VolumeMount{{Name: "secret", MountPath: "/etc/app"}},
 			}},
 			Volumes: []corev1.Volume{{Name: "secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "app-secret"}}}},
-		}}
+		})}
 		if _, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -110,13 +101,10 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 		// The runtime's serving certificate is approved by the installed approver and
 		// signed by kube-controller-manager; the API server then calls the runtime on the
 		// Node's address and port, as it calls a kubelet.
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "talker", Namespace: "default"}, Spec: corev1.PodSpec{
-			NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
-			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "talker", Namespace: "default"}, Spec: onVNode(corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "app", Image: "busybox:1.36",
 				Command: []string{"sh", "-c", "echo hello from ECI; echo second line; sleep infinity"}}},
-		}}
+		})}
 		if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -186,13 +174,10 @@ func TestVNodeComponentRunsPodsWithTheInstalledRBAC(t *testing.T) {
 	})
 
 	t.Run("kubectl logs -f follows a VNode pod through the API server", func(t *testing.T) {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ticker", Namespace: "default"}, Spec: corev1.PodSpec{
-			NodeSelector: map[string]string{profile.VNodeLabelKey: profile.VNodeLabelValue},
-			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ticker", Namespace: "default"}, Spec: onVNode(corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "app", Image: "busybox:1.36",
 				Command: []string{"sh", "-c", "echo tick; sleep 3; echo tock; echo tock; sleep 2; echo done; sleep infinity"}}},
-		}}
+		})}
 		if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ import (
 // vkNode is virtual-kubelet's node and pod controllers, set up as nodeutil.NewNode sets
 // them up but without its cluster-wide Secret and ConfigMap informers: a kubelet's
 // identity may not list those (the Node authorizer lets a node read only the objects its
-// own pods reference), so the runtime reads them one by one (objectGetter).
+// own pods reference), so the runtime reads them one by one (translate.Getters).
 type vkNode struct {
 	nc      *vknode.NodeController
 	pc      *vknode.PodController

@@ -258,14 +258,31 @@ func TestExecTerminalSizeFollowsResizes(t *testing.T) {
 		}
 	}
 
+	// A resize and the stdin after it are separate streams, which a terminal does not
+	// order either: each size is sent only once the command before it has answered.
+	var seen strings.Builder
+	await := func(conn *websocket.Conn, want string) {
+		t.Helper()
+		for !strings.HasSuffix(seen.String(), want) {
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, msg, err := conn.ReadMessage()
+			if err != nil || msg[0] == streamStatus {
+				t.Fatalf("waiting for %q; output so far %q: %v", want, seen.String(), err)
+			}
+			seen.Write(msg[1:])
+		}
+	}
 	conn := open("true")
 	send(conn, streamStdin, "stty size\n")
+	await(conn, "0 0\n# ")
 	send(conn, streamResize, `{"Width":120,"Height":40}`)
 	send(conn, streamStdin, "stty size\n")
+	await(conn, "40 120\n# ")
 	send(conn, streamResize, `{"Width":80,"Height":24}`)
 	send(conn, streamStdin, "stty size\n")
 	send(conn, streamStdin, "")
-	if out, code := read(conn); out != "# 0 0\n# 40 120\n# 24 80\n# " || code != 0 {
+	rest, code := read(conn)
+	if out := seen.String() + rest; out != "# 0 0\n# 40 120\n# 24 80\n# " || code != 0 {
 		t.Fatalf("with a TTY: output %q, code %d; want each size as rows and columns", out, code)
 	}
 

@@ -33,6 +33,11 @@ type Config struct {
 	ScheduleStrategy string
 	// Tags are added to every instance of this VNode (cost split per VNode / team).
 	Tags map[string]string
+	// ManagedVNodeID is set when this runtime is the resident node of a VNode
+	// made with ECI's VirtualNode API (CreateVirtualNode): ECI bills that
+	// resident node like a 2 vCPU / 8 GiB instance for as long as it is Ready
+	// (docs/design.md, "Cost"). Empty for a VNode the bundled runtime serves.
+	ManagedVNodeID string
 
 	// ClusterDNS and ClusterDomain give pods with dnsPolicy ClusterFirst the
 	// resolver configuration a kubelet would.

@@ -79,6 +79,12 @@ type Config struct {
 	IdleTimeout time.Duration `json:"idleTimeout,omitempty"`
 	// Logf receives one line per request and notable events; nil = silent.
 	Logf func(format string, args ...any) `json:"-"`
+	// ResidentNodes, if set, runs the resident node of every VNode
+	// CreateVirtualNode makes (resident.go): the VNode is Ready once its
+	// node has registered in the cluster its kubeconfig names, and Failed
+	// with the reason in its events if it cannot. Nil keeps VNodes records
+	// only, Ready after Lifecycle.VirtualNodeReady.
+	ResidentNodes ResidentNodeRunner `json:"-"`
 }
 
 // ZoneConfig is one availability zone.

@@ -37,6 +37,7 @@ type Emulator struct {
 
 	faults *faultSet
 	stats  *statsBook
+	res    residents // resident nodes of VNodes (resident.go)
 
 	wsMu    sync.Mutex
 	wsConns map[*websocket.Conn]bool // open exec sessions, closed by Close
@@ -161,6 +162,9 @@ func (e *Emulator) Endpoint() string {
 func (e *Emulator) Close() error {
 	var err error
 	e.closeOne.Do(func() {
+		// Resident nodes first, while they can still reach the API to
+		// finish what they do.
+		e.stopAllResidents()
 		close(e.closed)
 		// Hijacked websocket connections are invisible to Shutdown.
 		e.wsMu.Lock()

@@ -21,6 +21,17 @@ type vnode struct {
 	resourceGroup                       string
 	failReason                          string
 	events                              []*event
+	// What the resident node is started with (resident.go): the name at
+	// creation (a rename does not rename the Node), the decoded kubeconfig,
+	// TlsBootstrapEnabled, the ZoneId of the request and every vSwitch it
+	// named.
+	nodeName     string
+	kubeConfig   []byte
+	tlsBootstrap bool
+	reqZone      string
+	vsws         []string
+	// res is the running resident node, when Config.ResidentNodes is set.
+	res *resident
 }
 
 type taintSpec struct{ Key, Value, Effect string }
@@ -99,13 +110,14 @@ func actCreateVirtualNode(c *call) (any, *apiError) {
 	case name != "" && !c.e.valid.vnodeName.MatchString(name):
 		return nil, errInvalid("VirtualNodeName", "2 to 128 characters of lowercase letters, digits, periods and hyphens.")
 	}
-	if _, err := base64.StdEncoding.DecodeString(kube); err != nil {
+	kubeConfig, err := base64.StdEncoding.DecodeString(kube)
+	if err != nil {
 		return nil, errInvalid("KubeConfig", "The kubeconfig must be Base64-encoded.")
 	}
 	tags := readTags(c, p.Get("Tag"), 128)
 	taints := c.readTaints()
 	c.checkVNodeSettings()
-	c.rd.bool(p.Get("TlsBootstrapEnabled"), false)
+	tlsBootstrap := c.rd.bool(p.Get("TlsBootstrapEnabled"), false)
 	public := c.rd.bool(p.Get("EnablePublicNetwork"), false)
 	token := p.Get("ClientToken").String()
 	checkClientToken(c, token)
@@ -135,12 +147,14 @@ func actCreateVirtualNode(c *call) (any, *apiError) {
 	v := &vnode{id: s.newID("vnd-"), name: name, status: "Pending", created: c.now,
 		readyAt: c.now.Add(c.e.cfg.Lifecycle.VirtualNodeReady), sg: sg, vpc: c.e.cfg.VpcID, tags: tags, taints: taints,
 		clusterDNS: p.Get("ClusterDNS").String(), clusterDomain: p.Get("ClusterDomain").String(),
-		customRs: p.Get("CustomResources").String(), resourceGroup: p.Get("ResourceGroupId").String()}
+		customRs: p.Get("CustomResources").String(), resourceGroup: p.Get("ResourceGroupId").String(),
+		kubeConfig: kubeConfig, tlsBootstrap: tlsBootstrap, reqZone: p.Get("ZoneId").String(), vsws: vsws}
 	s.seq++
 	v.seq = s.seq
 	if v.name == "" {
 		v.name = v.id
 	}
+	v.nodeName = v.name
 	v.failReason = "StockClose"
 	for _, vsw := range vsws {
 		if !s.zoneClosed[s.vswZone[vsw]] {
@@ -158,6 +172,12 @@ func actCreateVirtualNode(c *call) (any, *apiError) {
 	}
 	s.vnodes[v.id] = v
 	c.remember(token, v.id)
+	if v.failReason == "" && c.e.cfg.ResidentNodes != nil {
+		// The VNode is Ready when its resident node says it registered,
+		// not after a fixed time.
+		v.readyAt = time.Time{}
+		c.e.startResident(v)
+	}
 	return map[string]string{"VirtualNodeId": v.id}, nil
 }
 
@@ -265,6 +285,7 @@ func actUpdateVirtualNode(c *call) (any, *apiError) {
 	if name != "" {
 		v.name = name
 	}
+	before := [3]string{v.clusterDNS, v.clusterDomain, v.customRs}
 	if x := c.p.Get("ClusterDNS"); x.HasValue() {
 		v.clusterDNS = x.String()
 	}
@@ -281,6 +302,22 @@ func actUpdateVirtualNode(c *call) (any, *apiError) {
 		}
 		v.tags = merged
 	}
+	if old := v.res; old != nil && before != [3]string{v.clusterDNS, v.clusterDomain, v.customRs} {
+		// The resident node reads these settings when it starts, so it is
+		// restarted with the new ones. The old one is stopped once the
+		// mutex is released (it may be calling the API), then the new one
+		// starts; the VNode stays Ready throughout.
+		v.addEvent(c.now, "Normal", "ResidentNodeRestarted", "The resident node restarts with the new cluster DNS, cluster domain and custom resources.")
+		v.res = nil
+		c.afterUnlock(func() {
+			c.e.stopResident(old)
+			c.e.mu.Lock()
+			defer c.e.mu.Unlock()
+			if cur := c.e.st.vnodes[v.id]; cur == v && v.res == nil && v.status == "Ready" {
+				c.e.startResident(v)
+			}
+		})
+	}
 	return struct{}{}, nil
 }
 
@@ -293,5 +330,11 @@ func actDeleteVirtualNode(c *call) (any, *apiError) {
 		p.release(v.ip)
 	}
 	delete(c.e.st.vnodes, v.id)
+	if r := v.res; r != nil {
+		// DeleteVirtualNode answers once the resident node has stopped
+		// (bounded), so a caller that then removes the node's identity does
+		// not race a node still using it.
+		c.afterUnlock(func() { c.e.stopResident(r) })
+	}
 	return struct{}{}, nil
 }

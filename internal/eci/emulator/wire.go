@@ -190,7 +190,13 @@ type call struct {
 	now       time.Time
 	requestID string
 	accessKey string
+	// after runs once the emulator's mutex is released, before the answer is
+	// written: work that waits for something that itself calls the API.
+	after []func()
 }
+
+// afterUnlock runs f after the handler, outside the emulator's mutex.
+func (c *call) afterUnlock(f func()) { c.after = append(c.after, f) }
 
 type actionFunc func(c *call) (any, *apiError)
 
@@ -314,6 +320,9 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, body []byte,
 		ae = c.rd.err
 	}
 	e.mu.Unlock()
+	for _, f := range c.after {
+		f()
+	}
 	if ae != nil {
 		fail(ae)
 		return

@@ -230,7 +230,9 @@ func TestResidentNodeThatFailsBeforeRegisteringFailsTheVNodeWithTheReason(t *tes
 		"an error": func(context.Context, ResidentNode) error {
 			return errors.New("the API server refused the bootstrap token abcdef (401)")
 		},
-		"a panic": func(context.Context, ResidentNode) error { panic("the API server refused the bootstrap token abcdef (401)") },
+		"a panic": func(context.Context, ResidentNode) error {
+			panic("the API server refused the bootstrap token abcdef (401)")
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			runner := newScriptedRunner(step)

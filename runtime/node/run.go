@@ -75,6 +75,16 @@ type RunOptions struct {
 	// "" reads the API server's client CA from the ConfigMap
 	// kube-system/extension-apiserver-authentication and follows it.
 	ClientCAFile string
+	// TaintsAtRegistrationOnly says the runtime may not change its Node's taints:
+	// it acts as its node and nothing else (a managed VNode's resident node has no
+	// ServiceAccount), and NodeRestriction lets a node set taints only when it
+	// registers. The Node is created with Config.Taints; an existing Node's taints
+	// are left as they are (no SyncTaints) and the ECI API taint is never set (the
+	// ECIAPIReachable condition still says it), instead of failing or retrying a
+	// Forbidden update at every check.
+	TaintsAtRegistrationOnly bool
+	// OnRegistered, if set, is called once the Node is registered (and Ready).
+	OnRegistered func()
 }
 
 // Run runs the VNode until ctx ends. With leader election, a replica that
@@ -240,7 +250,14 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 		}},
 		Kube: o.Kube, Pods: pods.Core().V1().Pods().Lister(), Recorder: recorder, Log: o.Log, Metrics: metrics, PodsSynced: podsSynced,
 	})
-	health := NewHealth(o.ECI, sa, node, cfg, metrics, o.Log)
+	taintKube := sa
+	if o.TaintsAtRegistrationOnly {
+		taintKube = nil
+		o.Log.Info("the Node's taints are set when it registers and never changed after: this runtime acts as its node only, "+
+			"and NodeRestriction forbids a node to change its own taints; the ECI API taint is not set either (the ECIAPIReachable condition still tells)",
+			"node", cfg.NodeName, "taints", managedTaintsValue(cfg.nodeTaints()))
+	}
+	health := NewHealth(o.ECI, taintKube, node, cfg, metrics, o.Log)
 	n, err := newVKNode(vkNodeConfig{
 		Kube: o.Kube, Node: node, Provider: prov, Status: health, Workers: cfg.Workers,
 		Recorder: withoutMisleadingEvents{recorder},
@@ -314,12 +331,17 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 			return
 		}
 		o.Log.Info("VNode registered", "node", cfg.NodeName)
-	}()
-	if err := SyncTaints(ctx, sa, cfg); err != nil {
-		if ctx.Err() != nil {
-			return nil
+		if o.OnRegistered != nil {
+			o.OnRegistered()
 		}
-		return fmt.Errorf("bring the taints of Node %s to the configuration: %w", cfg.NodeName, err)
+	}()
+	if taintKube != nil {
+		if err := SyncTaints(ctx, taintKube, cfg); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("bring the taints of Node %s to the configuration: %w", cfg.NodeName, err)
+		}
 	}
 	if err := n.Run(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("run VNode %s: %w", cfg.NodeName, err)

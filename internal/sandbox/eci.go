@@ -23,6 +23,12 @@ import (
 // sandbox's stand-in for Alibaba Cloud.
 type ECI struct {
 	// Config configures the emulator; the zero value is its documented default.
+	// Set Config.ResidentNodes to &resident.Runner{} (package runtime/resident)
+	// for managed VNodes that register for real: CreateVirtualNode then runs each
+	// VNode's resident node in this process, logging to the emulator's log. It is
+	// not the default because this package cannot import the runtime: the
+	// runtime's own tests import this package. `eci-sandbox serve` (make demo,
+	// make up) sets it.
 	Config emulator.Config
 
 	emu  *emulator.Emulator

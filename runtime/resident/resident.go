@@ -201,7 +201,7 @@ func whoAmI(ctx context.Context, kube kubernetes.Interface, host string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("the API server %s does not accept the kubeconfig's credentials: %w", host, err)
+		return fmt.Errorf("ask the API server %s who the kubeconfig's user is: %w", host, err)
 	}
 	return nil
 }

@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/resident"
 )
 
 // stopWait bounds the supervisor's orderly stop; `down` waits a little longer than this.
@@ -52,7 +54,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		n = -1 // the flag says "0 workers"; the API spells that as negative
 	}
 	opts := sandbox.Options{Dir: dir, Workers: n, Log: stderr, Tools: tools}
-	eci := &sandbox.ECI{}
+	// Managed VNodes (CreateVirtualNode) register in the sandbox for real: the
+	// emulator runs their resident nodes in this process.
+	eci := &sandbox.ECI{Config: emulator.Config{ResidentNodes: &resident.Runner{}}}
 	if *withECI {
 		// The sandbox's ECI: the emulator, and for `up` one VNode whose runtime runs on a
 		// worker.

@@ -2,7 +2,7 @@
 // server: point an SDK client's Domain at the printed endpoint (plain
 // HTTP) and sign with one of the printed credentials.
 //
-//	go run ./internal/eci/emulator/cmd/eci-emulator [-listen 127.0.0.1:0] [-config file.json] [-fake-clock] [-v]
+//	go run ./internal/eci/emulator/cmd/eci-emulator [-listen 127.0.0.1:0] [-config file.json] [-fake-clock] [-resident-nodes] [-v]
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/resident"
 )
 
 func main() {
@@ -43,7 +44,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	configPath := fs.String("config", "", "JSON configuration file (fields of emulator.Config; durations as \"30s\")")
 	fakeClock := fs.Bool("fake-clock", false, "run on a fake clock advanced through POST /_admin/clock")
-	verbose := fs.Bool("v", false, "log fault, outage and zone changes")
+	verbose := fs.Bool("v", false, "log fault, outage and zone changes (and, with -resident-nodes, the resident nodes' logs)")
+	residentNodes := fs.Bool("resident-nodes", false, "run the resident node of every VNode CreateVirtualNode makes in this process: "+
+		"it joins the cluster its kubeconfig names, and the VNode is Ready once its Node registered")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +66,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *verbose {
 		cfg.Logf = log.Printf
+	}
+	if *residentNodes {
+		cfg.ResidentNodes = &resident.Runner{}
 	}
 	e, err := emulator.New(cfg)
 	if err != nil {

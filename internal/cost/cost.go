@@ -43,6 +43,10 @@ type Spec struct {
 	InstanceType   string
 	// ZoneID prices in one zone; "" lets the API price the region.
 	ZoneID string
+	// ComputeCategory is the instance's compute category ("economy",
+	// "general" or "" for the API's default), which sets the vCPU unit
+	// price of a vCPU/memory spec.
+	ComputeCategory string
 	// Spot asks for the SpotAsPriceGo price, the strategy that bids at
 	// the market price.
 	Spot bool
@@ -54,6 +58,9 @@ func (s Spec) String() string {
 		b.WriteString(s.InstanceType)
 	} else {
 		b.WriteString(num(s.CPU) + " vCPU / " + num(s.MemoryGiB) + " GiB")
+	}
+	if s.ComputeCategory != "" {
+		b.WriteString(" " + s.ComputeCategory)
 	}
 	if s.ZoneID != "" {
 		b.WriteString(" in " + s.ZoneID)
@@ -92,18 +99,18 @@ type Units struct {
 	Currency                     string
 }
 
-// pricer is the one ECI call an Estimator makes; *eci.Client has it.
-type pricer interface {
+// Pricer is the one ECI call an Estimator makes; *eci.Client has it.
+type Pricer interface {
 	DescribeContainerGroupPrice(ctx context.Context, req *eci.DescribeContainerGroupPriceRequest) (*eci.DescribeContainerGroupPriceResponse, error)
 }
 
-var _ pricer = (*eci.Client)(nil)
+var _ Pricer = (*eci.Client)(nil)
 
 // Estimator prices specs through DescribeContainerGroupPrice and caches
 // each answer. It is safe for concurrent use; concurrent asks for the same
 // spec share one API call. Failed calls are not cached.
 type Estimator struct {
-	api pricer
+	api Pricer
 
 	mu    sync.Mutex
 	cache map[Spec]*flight
@@ -116,8 +123,9 @@ type flight struct {
 	err  error
 }
 
-// NewEstimator returns an Estimator that calls client.
-func NewEstimator(client *eci.Client) *Estimator {
+// NewEstimator returns an Estimator that calls client (an *eci.Client, or
+// a wrapper of one that counts the calls).
+func NewEstimator(client Pricer) *Estimator {
 	return &Estimator{api: client, cache: map[Spec]*flight{}}
 }
 
@@ -213,6 +221,7 @@ func (e *Estimator) quote(ctx context.Context, spec Spec) (*eci.DescribeContaine
 		req.InstanceType = spec.InstanceType
 	} else {
 		req.CPU, req.Memory = spec.CPU, spec.MemoryGiB
+		req.ComputeCategory = spec.ComputeCategory
 	}
 	if spec.Spot {
 		req.SpotStrategy = eci.SpotStrategySpotAsPriceGo
@@ -232,8 +241,10 @@ func (e *Estimator) quote(ctx context.Context, spec Spec) (*eci.DescribeContaine
 func normalise(s Spec) (Spec, error) {
 	s.InstanceType = strings.TrimSpace(s.InstanceType)
 	s.ZoneID = strings.TrimSpace(s.ZoneID)
+	s.ComputeCategory = strings.TrimSpace(s.ComputeCategory)
 	if s.InstanceType != "" {
 		s.CPU, s.MemoryGiB = 0, 0 // the API ignores them then
+		s.ComputeCategory = ""    // a category applies to vCPU/memory specs only
 		return s, nil
 	}
 	if !(s.CPU > 0) || !(s.MemoryGiB > 0) || math.IsInf(s.CPU, 0) || math.IsInf(s.MemoryGiB, 0) {

@@ -33,6 +33,9 @@ type Config struct {
 	ScheduleStrategy string
 	// Tags are added to every instance of this VNode (cost split per VNode / team).
 	Tags map[string]string
+	// CostTagKeys are the tag keys the cost metrics split the instances'
+	// cost by (cost.go); nil means the keys of Tags.
+	CostTagKeys []string
 	// ManagedVNodeID is set when this runtime is the resident node of a VNode
 	// made with ECI's VirtualNode API (CreateVirtualNode): ECI bills that
 	// resident node like a 2 vCPU / 8 GiB instance for as long as it is Ready
@@ -216,6 +219,18 @@ func (c *Config) Validate() error {
 		if strings.HasPrefix(k, "eci-vnode/") {
 			bad("tags", "tag %q uses the prefix eci-vnode/, which the runtime reserves for its own tags", k)
 		}
+	}
+	seenKeys := map[string]bool{}
+	for _, k := range c.CostTagKeys {
+		switch {
+		case strings.TrimSpace(k) == "":
+			bad("cost-tag-keys", "an empty tag key")
+		case len(k) > 128:
+			bad("cost-tag-keys", "tag key %q is longer than 128 characters, the limit of a tag key", k)
+		case seenKeys[k]:
+			bad("cost-tag-keys", "tag key %q is given twice", k)
+		}
+		seenKeys[k] = true
 	}
 	for _, d := range []struct {
 		flag string

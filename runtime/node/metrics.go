@@ -38,6 +38,8 @@ type Metrics struct {
 	// kubeProxyTokenRefreshes counts replacements of the kube-proxy's
 	// token in running instances (kubeproxytoken.go), by result.
 	kubeProxyTokenRefreshes *prometheus.CounterVec // result
+	// cost are the estimates of what ECI bills for the VNode (cost.go).
+	cost *costMetrics
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -63,6 +65,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		statusLag:     prometheus.NewHistogram(prometheus.HistogramOpts{Name: "eci_vnode_pod_status_sync_lag_seconds", Help: "From the status round that saw an instance change to the pod's new status written to the API server.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 		leader:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "eci_vnode_leader", Help: "1 while this replica runs the VNode (it holds the Lease, or leader election is off), 0 while it stands by."}),
 		queues:        newQueueDepths(),
+		cost:          newCostMetrics(),
 	}
 	m.statsRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eci_vnode_stats_refreshes_total",
 		Help: "Reads of ECI's metrics (DescribeMultiContainerGroupMetric, all running instances) for /stats/summary and /metrics/resource, by result (ok, error)."}, []string{"result"})
@@ -98,7 +101,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.creates, m.deletes, m.podsFailed, m.podsRefused, m.orphans, m.polls, m.pollDuration,
 			m.statusWrites, m.readBudget, m.trackedPods, m.timeToRunning, m.eciCalls, m.eciLatency, m.eciHealthy, m.retags,
 			m.throttles, m.podPhases, m.statusLag, m.leader, m.queues, m.statsRefreshes,
-			m.kubeProxyTokenRefreshes)
+			m.kubeProxyTokenRefreshes, m.cost)
 	}
 	return m
 }
@@ -127,6 +130,8 @@ var eciActions = []string{
 	"CreateContainerGroup", "DeleteContainerGroup", actionDescribeContainerGroups, actionDescribeContainerGroupStatus,
 	"DescribeRegions", "TagResources", "UntagResources", "DescribeContainerLog", "ExecContainerCommand",
 	actionDescribeMultiContainerGroupMetric, "UpdateContainerGroup",
+	// The cost metrics' price lookups (cost.go), through RunOptions.Pricer.
+	"DescribeContainerGroupPrice",
 }
 
 // podPhases are the phases eci_vnode_pods_by_phase counts.

@@ -390,6 +390,7 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 			continue
 		}
 		t.lastRead = now
+		t.bill = billingOf(g)
 		t.transitional = transitional(g.Status) || t.state == stateDeleting
 		if t.state == stateAdopting {
 			p.adoptLocked(t, t.pod, g, 0)
@@ -417,6 +418,7 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 		}
 	}
 	if complete {
+		p.podless = podlessBilling(byID, known)
 		for _, t := range p.byUID {
 			ph := t.pod.Status.Phase
 			if ph == "" {

@@ -67,6 +67,8 @@ type tracked struct {
 	// pod's status in the API server does not show yet (zero: none), for
 	// eci_vnode_pod_status_sync_lag_seconds.
 	seenAt time.Time
+	// bill is what the instance's bill depends on, as last read (cost.go).
+	bill *billing
 }
 
 // addAnnotations queues annotations for the status writer to write back.
@@ -119,6 +121,9 @@ type Provider struct {
 	byUID     map[types.UID]*tracked
 	byKey     map[string]types.UID // namespace/name -> UID
 	orphans   map[string]time.Time // instance ID -> first seen without a pod
+	// podless are the instances the last complete listing found without a
+	// tracked pod, for the cost metrics (cost.go).
+	podless map[string]*billing
 	inventory chan struct{}        // closed after the first complete listing of our instances
 	synced    func() bool          // reports whether the pod informer has synced
 	// readSoon are instance IDs to describe in the next round (just

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/cost"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/healthz"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/kubeletserver"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
@@ -45,7 +46,11 @@ type RunOptions struct {
 	// client it returns as Kube; stop ends the identity's rotation.
 	NodeIdentity func(ctx context.Context) (kube kubernetes.Interface, stop func(), err error)
 	ECI          ECI
-	Version      string
+	// Pricer quotes the prices of the cost metrics (cost.go); nil uses ECI
+	// when it has DescribeContainerGroupPrice, as *eci.Client does, and
+	// serves no cost estimates otherwise.
+	Pricer  cost.Pricer
+	Version string
 	Log          *slog.Logger
 	// MetricsAddr serves /metrics, /livez, /healthz and /readyz ("" disables
 	// it); see readiness for what /readyz checks.
@@ -290,6 +295,17 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 	if o.OnProvider != nil {
 		o.OnProvider(prov)
 	}
+	pricer := o.Pricer
+	if pricer == nil {
+		pricer, _ = o.ECI.(cost.Pricer)
+	}
+	if pricer == nil {
+		o.Log.Warn("the ECI client cannot look up prices; no cost metrics are served", "node", cfg.NodeName)
+	}
+	defer metrics.cost.attach(&costSource{
+		node: cfg.NodeName, instances: prov.billedInstances, pricer: pricer, tagKeys: cfg.costTagKeys(),
+		managedID: cfg.ManagedVNodeID, residentZone: cfg.residentZone(), log: o.Log,
+	})()
 
 	// Everything started here ends with ctx and is waited for, so a
 	// returning runNode (shutdown, a lost lease) leaves nothing running.
@@ -330,6 +346,8 @@ func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, re
 			o.Log.Error("VNode did not become ready", "node", cfg.NodeName, "err", err)
 			return
 		}
+		// A managed VNode's resident node is billed from now on.
+		metrics.cost.nodeReady(time.Now())
 		o.Log.Info("VNode registered", "node", cfg.NodeName)
 		if o.OnRegistered != nil {
 			o.OnRegistered()

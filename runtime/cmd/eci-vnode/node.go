@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -36,6 +37,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	var (
 		cfg                              node.Config
 		zones, vswitches, clusterDNS     listFlag
+		costTagKeys                      listFlag
 		tags, labels, capacity           mapFlag
 		configFile, kubeconfig, credsDir string
 		endpoint, scheme, metricsAddr    string
@@ -57,6 +59,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.StringVar(&cfg.ResourceGroupID, "resource-group-id", "", "resource group of the instances")
 	fs.StringVar(&cfg.ScheduleStrategy, "schedule-strategy", "", "VSwitchOrdered or VSwitchRandom")
 	fs.Var(&tags, "tags", "k=v,... tags added to every instance of this VNode")
+	fs.Var(&costTagKeys, "cost-tag-keys", "comma-separated tag keys the cost metrics split the instances' cost by (default: the keys of --tags; empty: no split)")
 	fs.Var(&clusterDNS, "cluster-dns", "comma-separated cluster DNS service IPs, for dnsPolicy ClusterFirst")
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain")
 	fs.BoolVar(&cfg.ClusterIPAccess, "cluster-ip-access", true, "run kube-proxy in every instance, so pods reach ClusterIP Services and the cluster DNS (a pod opts out with the annotation eci-vnode.io/kube-proxy: disabled)")
@@ -107,6 +110,12 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	// is reported together.
 	cfg.ZoneIDs, cfg.VSwitchIDs, cfg.ClusterDNS = zones, vswitches, clusterDNS
 	cfg.Tags, cfg.Labels = tags, labels
+	fs.Visit(func(f *flag.Flag) {
+		// Given, even empty, it replaces the default (the keys of --tags).
+		if f.Name == "cost-tag-keys" {
+			cfg.CostTagKeys = append([]string{}, costTagKeys...)
+		}
+	})
 	cfg.Capacity = s.capacity("capacity", capacity)
 	if ts := s.taints("node-taints", taints); ts != nil {
 		cfg.Taints = make([]corev1.Taint, len(ts))

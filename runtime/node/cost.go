@@ -150,10 +150,10 @@ type tagValue struct{ key, value, currency string }
 
 // costEstimate is the hourly cost of a set of instances.
 type costEstimate struct {
-	billed   int                 // instances ECI bills
-	unpriced int                 // of those, instances whose price lookup failed
-	err      error               // the first lookup failure
-	total    map[string]float64  // by currency
+	billed   int                  // instances ECI bills
+	unpriced int                  // of those, instances whose price lookup failed
+	err      error                // the first lookup failure
+	total    map[string]float64   // by currency
 	byTag    map[tagValue]float64 // by tag key, value and currency
 }
 
@@ -208,7 +208,7 @@ type costSource struct {
 // the lookup counter, as the leader reports the VNode's cost.
 type costMetrics struct {
 	instances, byTag, billed, unpriced, resident, residentSince *prometheus.Desc
-	lookups                                                      *prometheus.CounterVec
+	lookups                                                     *prometheus.CounterVec
 
 	mu         sync.Mutex
 	src        *costSource

@@ -121,9 +121,6 @@ type Provider struct {
 	byUID     map[types.UID]*tracked
 	byKey     map[string]types.UID // namespace/name -> UID
 	orphans   map[string]time.Time // instance ID -> first seen without a pod
-	// podless are the instances the last complete listing found without a
-	// tracked pod, for the cost metrics (cost.go).
-	podless map[string]*billing
 	inventory chan struct{}        // closed after the first complete listing of our instances
 	synced    func() bool          // reports whether the pod informer has synced
 	// readSoon are instance IDs to describe in the next round (just
@@ -140,6 +137,9 @@ type Provider struct {
 	// instances is the size of the last complete listing, for planning the
 	// next one within the read budget.
 	instances int
+	// podless are the instances the last complete listing found without a
+	// tracked pod, for the cost metrics (cost.go).
+	podless map[string]*billing
 
 	// Re-tagging (tags.go), used by the poller alone: tagKeys are the VNode
 	// tag keys instances may carry (AnnotationManagedTags), valid once

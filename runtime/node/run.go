@@ -46,11 +46,7 @@ type RunOptions struct {
 	// client it returns as Kube; stop ends the identity's rotation.
 	NodeIdentity func(ctx context.Context) (kube kubernetes.Interface, stop func(), err error)
 	ECI          ECI
-	// Pricer quotes the prices of the cost metrics (cost.go); nil uses ECI
-	// when it has DescribeContainerGroupPrice, as *eci.Client does, and
-	// serves no cost estimates otherwise.
-	Pricer  cost.Pricer
-	Version string
+	Version      string
 	Log          *slog.Logger
 	// MetricsAddr serves /metrics, /livez, /healthz and /readyz ("" disables
 	// it); see readiness for what /readyz checks.
@@ -76,6 +72,10 @@ type RunOptions struct {
 	// two things NodeRestriction forbids a node: changing its Node's taints, and
 	// asking for tokens bound to no pod of its own (the kube-proxy's). Nil uses Kube.
 	ServiceAccountKube kubernetes.Interface
+	// Pricer quotes the prices of the cost metrics (cost.go); nil uses ECI
+	// when it has DescribeContainerGroupPrice, as *eci.Client does, and
+	// serves no cost estimates otherwise.
+	Pricer cost.Pricer
 	// ClientCAFile verifies the client certificates of kubelet API callers;
 	// "" reads the API server's client CA from the ConfigMap
 	// kube-system/extension-apiserver-authentication and follows it.

@@ -17,7 +17,7 @@ import (
 )
 
 // The cost metrics estimate what Alibaba Cloud bills per hour for this VNode
-// (docs/design.md, "Billing"; docs/runtime.md, "Cost"):
+// (docs/design.md, "Cost"; docs/runtime.md, "Cost"):
 //
 //   - each billed instance costs its hourly price as DescribeContainerGroupPrice
 //     quotes it for the spec ECI reports (vCPU and memory after ECI's rounding,

@@ -211,6 +211,23 @@ func TestManagedVNodesRegisterInTheClusterAsTheirNodeAndStopOnDelete(t *testing.
 			t.Fatalf("the node's heartbeat Lease: %v %+v", err, lease)
 		}
 
+		// UpdateVirtualNode of a setting the node reads when it starts restarts it
+		// with the new one: the Node advertises the new count.
+		if err := client.UpdateVirtualNode(ctx, &eci.UpdateVirtualNodeRequest{VirtualNodeID: id, CustomResources: "example.com/fpga=3"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "the restarted node advertising 3 example.com/fpga", func() (bool, string) {
+			n, err := admin.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			q := n.Status.Capacity["example.com/fpga"]
+			return q.Value() == 3 && nodeReady(n), q.String()
+		})
+		if v := describe(id); v.Status != eci.VirtualNodeReady {
+			t.Errorf("after the update the VNode is %s %s", v.Status, eventsOf(v))
+		}
+
 		// A pod bound to it gets an ECI instance of this VNode and runs.
 		pod, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "on-managed"},

@@ -3,9 +3,14 @@ package node
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/cost"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -130,5 +135,103 @@ func TestInstanceHourlyPriceBySpecAndSpotStrategy(t *testing.T) {
 		if math.Abs(got-c.want) > 1e-7 || currency != prices.Currency {
 			t.Errorf("%s: %.8f %s per hour, want %.8f %s", c.name, got, currency, c.want, prices.Currency)
 		}
+	}
+}
+
+// While one billed instance cannot be priced, neither the total nor the
+// split is served (a sum without it would read low); the instance is
+// counted as unpriced and the failed call as an error, and once the price
+// API answers again the estimate is back, with the failure not cached.
+func TestCostMetricsLeaveTheEstimateOutWhileAPriceIsUnknown(t *testing.T) {
+	emu := emulator.StartForTest(t, emulator.Config{Logf: func(string, ...any) {}})
+	cred := emulator.DefaultCredential()
+	client, err := eci.New(eci.Config{Region: emu.Region(), Endpoint: "http://" + emu.Endpoint(),
+		Credentials: &eci.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.CloseIdleConnections)
+	zone := emu.Zones()[0].ID
+	insts := []billing{
+		{id: "eci-a", status: eci.StatusRunning, cpu: 2, memoryGiB: 4, zoneID: zone, tags: map[string]string{"team": "a"}},
+		{id: "eci-b", status: eci.StatusRunning, cpu: 1, memoryGiB: 2, zoneID: zone, tags: map[string]string{"team": "b"}},
+	}
+	c := newCostMetrics()
+	defer c.attach(&costSource{node: "vn", instances: func() []billing { return insts }, pricer: client,
+		tagKeys: []string{"team"}, log: slog.New(slog.NewTextHandler(io.Discard, nil))})()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	gather := func() map[string][]*dto.Metric {
+		t.Helper()
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]*dto.Metric{}
+		for _, f := range fams {
+			out[f.GetName()] = f.GetMetric()
+		}
+		return out
+	}
+	value := func(ms []*dto.Metric) float64 {
+		if len(ms) != 1 {
+			t.Fatalf("%d series, want 1", len(ms))
+		}
+		if ms[0].GetGauge() != nil {
+			return ms[0].GetGauge().GetValue()
+		}
+		return ms[0].GetCounter().GetValue()
+	}
+	lookups := func(ms []*dto.Metric, result string) float64 {
+		for _, m := range ms {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return -1
+	}
+
+	emu.SetFault("DescribeContainerGroupPrice", emulator.Fault{ErrorRate: 1, Code: "Forbidden.RAM", HTTPStatus: 403, Message: "User not authorized to operate on the specified resource."})
+	got := gather()
+	for _, f := range []string{"eci_vnode_cost_instances_per_hour", "eci_vnode_cost_instances_per_hour_by_tag"} {
+		if len(got[f]) != 0 {
+			t.Errorf("%s served while no price is known: %v", f, got[f])
+		}
+	}
+	if v := value(got["eci_vnode_cost_unpriced_instances"]); v != 2 {
+		t.Errorf("unpriced instances %v, want 2", v)
+	}
+	if v := value(got["eci_vnode_cost_billed_instances"]); v != 2 {
+		t.Errorf("billed instances %v, want 2", v)
+	}
+	failed := lookups(got["eci_vnode_cost_price_lookups_total"], "error")
+	if failed < 1 {
+		t.Errorf("failed lookups %v, want at least 1", failed)
+	}
+
+	emu.ClearFaults()
+	got = gather()
+	if v := value(got["eci_vnode_cost_unpriced_instances"]); v != 0 {
+		t.Errorf("unpriced instances %v once the API answers, want 0", v)
+	}
+	est := cost.NewEstimator(client)
+	var want float64
+	for _, b := range insts {
+		p, _, err := b.hourlyPrice(context.Background(), est)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want += p
+	}
+	if v := value(got["eci_vnode_cost_instances_per_hour"]); math.Abs(v-want) > 1e-9 || want == 0 {
+		t.Errorf("total %v, want %v", v, want)
+	}
+	if n := len(got["eci_vnode_cost_instances_per_hour_by_tag"]); n != 2 {
+		t.Errorf("%d series by tag, want 2 (teams a and b)", n)
+	}
+	if lookups(got["eci_vnode_cost_price_lookups_total"], "error") != failed {
+		t.Errorf("more failed lookups after the API recovered")
 	}
 }

@@ -152,7 +152,7 @@ func checkBootstrapToken(ctx context.Context, boot *rest.Config, tokenID string)
 	switch {
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("the API server refused the bootstrap token %s (401): check that Secret kube-system/bootstrap-token-%s exists and has not expired "+
-			"(the eci-vnode approver mints it) and that kube-apiserver runs with --enable-bootstrap-token-auth", tokenID, tokenID)
+			"(the eci-vnode approver mints it; for a managed VNode, eci_vnode creates it) and that kube-apiserver runs with --enable-bootstrap-token-auth", tokenID, tokenID)
 	case err != nil:
 		return fmt.Errorf("check the bootstrap token %s with the API server: %w", tokenID, err)
 	}
@@ -215,11 +215,11 @@ func (id *Identity) waitForFirst(ctx context.Context, cfg Config) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("node identity of %s: no client certificate after %s: its CSR (kubectl get csr) was not approved and signed; "+
-				"is the eci-vnode approver running?: %w", cfg.NodeName, time.Since(started).Round(time.Second), ctx.Err())
+				"is the eci-vnode approver running (for a managed VNode: kube-controller-manager's csrapproving controller, and the VNode's approval bindings)?: %w", cfg.NodeName, time.Since(started).Round(time.Second), ctx.Err())
 		case now := <-poll.C:
 			if now.After(nextLog) {
 				nextLog = now.Add(every)
-				cfg.Log.Warn("still waiting for the node's client certificate: its CSR awaits approval by the eci-vnode approver (kubectl get csr)",
+				cfg.Log.Warn("still waiting for the node's client certificate: its CSR awaits approval (kubectl get csr) by the eci-vnode approver, or for a managed VNode by kube-controller-manager",
 					"node", cfg.NodeName, "waited", time.Since(started).Round(time.Second).String())
 			}
 		}

@@ -90,9 +90,9 @@ func TestManagedVNodesRegisterInTheClusterAsTheirNodeAndStopOnDelete(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsBootstrap := true
 	create := func(name, kubeconfig string) string {
 		t.Helper()
+		tlsBootstrap := name != "vnode-admin"
 		resp, err := client.CreateVirtualNode(ctx, &eci.CreateVirtualNodeRequest{
 			VirtualNodeName: name, SecurityGroupID: "sg-emulator0001", VSwitchIDs: []string{"vsw-h-1", "vsw-i-1"},
 			KubeConfig: kubeconfig, TLSBootstrapEnabled: &tlsBootstrap, ClusterDNS: "10.96.0.10",
@@ -144,6 +144,24 @@ func TestManagedVNodesRegisterInTheClusterAsTheirNodeAndStopOnDelete(t *testing.
 		}
 		if err := client.DeleteVirtualNode(ctx, &eci.DeleteVirtualNodeRequest{VirtualNodeID: id}); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("without TLS bootstrap the kubeconfig's credentials are the node's client as they are", func(t *testing.T) {
+		kubeconfig, err := os.ReadFile(sb.Kubeconfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := create("vnode-admin", string(kubeconfig))
+		waitStatus(id, eci.VirtualNodeReady, 30*time.Second)
+		if n, err := admin.CoreV1().Nodes().Get(ctx, "vnode-admin", metav1.GetOptions{}); err != nil || !nodeReady(n) {
+			t.Errorf("the Node of the VNode without TLS bootstrap: %v", err)
+		}
+		if err := client.DeleteVirtualNode(ctx, &eci.DeleteVirtualNodeRequest{VirtualNodeID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if r := runner.runningNow(id); r != 0 {
+			t.Errorf("after DeleteVirtualNode %d resident node(s) of %s still run", r, id)
 		}
 	})
 

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
@@ -45,8 +46,9 @@ var (
 	_ resource.ResourceWithModifyPlan  = (*vnodeResource)(nil)
 )
 
-// NewVNodeResource is eci_vnode in bundled mode: one virtual node, run by a
-// Deployment of `eci-vnode node` in the namespace of an eci_runtime.
+// NewVNodeResource is eci_vnode: one virtual node, in bundled mode run by a
+// Deployment of `eci-vnode node` in the namespace of an eci_runtime, in
+// managed mode made with ECI's VirtualNode API (vnode_managed.go).
 func NewVNodeResource() resource.Resource { return &vnodeResource{} }
 
 type vnodeResource struct {
@@ -61,6 +63,7 @@ const defaultVNodeTimeout = 5 * time.Minute
 const gpuResource = "nvidia.com/gpu"
 
 type vnodeResourceModel struct {
+	Mode                types.String   `tfsdk:"mode"`
 	Runtime             types.String   `tfsdk:"runtime"`
 	Name                types.String   `tfsdk:"name"`
 	ZoneIDs             types.List     `tfsdk:"zone_ids"`
@@ -83,7 +86,13 @@ type vnodeResourceModel struct {
 	KubeProxyImage      types.String   `tfsdk:"kube_proxy_image"`
 	Replicas            types.Int64    `tfsdk:"replicas"`
 	LogFormat           types.String   `tfsdk:"log_format"`
+	ResourceGroupID     types.String   `tfsdk:"resource_group_id"`
+	EIPInstanceID       types.String   `tfsdk:"eip_instance_id"`
+	EnablePublicNetwork types.Bool     `tfsdk:"enable_public_network"`
+	APIServer           types.String   `tfsdk:"api_server"`
 	ID                  types.String   `tfsdk:"id"`
+	VirtualNodeID       types.String   `tfsdk:"virtual_node_id"`
+	HourlyPrice         types.Float64  `tfsdk:"hourly_price"`
 	NodeName            types.String   `tfsdk:"node_name"`
 	Image               types.String   `tfsdk:"image"`
 	TagsAll             types.Map      `tfsdk:"tags_all"`
@@ -108,8 +117,21 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A virtual node (VNode): a Kubernetes Node whose pods run as Alibaba Cloud ECI instances. " +
-			"The node is served by a Deployment of `eci-vnode node` in the namespace of an `eci_runtime`, which must be " +
-			"installed first; the VNode takes the runtime's image, cluster name, region, endpoint and credentials.\n\n" +
+			"It comes in two modes.\n\n" +
+			"**Bundled** (`mode = \"bundled\"`, the default): the node is served by a Deployment of `eci-vnode node` in the " +
+			"namespace of an `eci_runtime`, which must be installed first; the VNode takes the runtime's image, cluster name, " +
+			"region, endpoint and credentials. Alibaba Cloud does not bill the VNode itself, only its pods' instances.\n\n" +
+			"**Managed** (`mode = \"managed\"`): the provider calls ECI's CreateVirtualNode with the provider's region and " +
+			"credentials, and Alibaba Cloud runs the VNode's resident node, billed like a 2 vCPU / 8 GiB instance from the " +
+			"moment it is Ready (`hourly_price`). The provider gives it a cluster identity of its own, a bootstrap token " +
+			"(`kube-system/bootstrap-token-<id>`) with which it obtains the client certificate of `system:node:<name>` by " +
+			"TLS bootstrap; kube-controller-manager approves it through the roles `...:nodeclient` and `...:selfnodeclient`, " +
+			"which the provider binds to that token and that node only. Create waits for the VNode to be Ready in ECI and " +
+			"its Node to register; tags change in place (TagResources, UntagResources), `cluster_dns`, `cluster_domain` and " +
+			"`custom_resources` through UpdateVirtualNode, taints on the Node; the rest forces a new VNode. A VNode " +
+			"deleted in ECI is created again by the next apply. Import by VNode ID (`vnd-...`). See docs/design.md, " +
+			"\"Managed VNodes\", for what it needs from the network.\n\n" +
+			"Bundled VNodes: " +
 			"Create and update wait until the Node is registered and Ready. Destroy is refused while pods are bound to " +
 			"the Node (drain it first: only the runtime deletes their ECI instances); it deletes the Deployment, waits " +
 			"for its pods to stop, then deletes the Node and its Leases. Import by node name.\n\n" +
@@ -118,10 +140,18 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"left alone.",
 		Attributes: map[string]schema.Attribute{
 			// Required.
+			"mode": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(vnodeModeBundled),
+				MarkdownDescription: "`bundled` (default): the `eci_runtime`'s runtime serves the VNode from a Deployment in " +
+					"the cluster. `managed`: ECI's CreateVirtualNode makes it, and Alibaba Cloud runs and bills its resident " +
+					"node. Changing it forces a new VNode.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
 			"runtime": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "The `eci_runtime` this VNode runs with: its `id`, the runtime's namespace. Changing it forces a new VNode.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Optional: true,
+				MarkdownDescription: "The `eci_runtime` this VNode runs with: its `id`, the runtime's namespace. Required in " +
+					"bundled mode, not allowed in managed mode. Changing it forces a new VNode.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"name": schema.StringAttribute{
 				Required: true,
@@ -217,11 +247,40 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Log format of the VNode's runtime: `text` (default; `key=value` lines) or `json` (one " +
 					"JSON object a line, for log pipelines that parse JSON). Updated in place: the runtime restarts.",
 			},
+			"resource_group_id": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Managed mode: the resource group (`rg-...`) of the VNode. Changing it forces a new VNode.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"eip_instance_id": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Managed mode: an elastic IP (`eip-...`) for the resident node, when it reaches the API " +
+					"server over the Internet. Changing it forces a new VNode.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"enable_public_network": schema.BoolAttribute{Optional: true,
+				MarkdownDescription: "Managed mode: whether ECI gives the resident node a public IP address. Default `false`. " +
+					"Changing it forces a new VNode.",
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()}},
+			"api_server": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Managed mode: the URL at which the resident node reaches the cluster's API server, such as " +
+					"`https://192.168.0.10:6443`, written into the kubeconfig CreateVirtualNode is given. Default: the `host` " +
+					"the provider uses. Set it when the VPC reaches the API server at another address (a private IP, an SLB). " +
+					"Changing it forces a new VNode.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			// Computed.
 			"id": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "The node name.",
+				MarkdownDescription: "The node name in bundled mode; the VNode ID (`vnd-...`) in managed mode.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"virtual_node_id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Managed mode: the VNode ID ECI gave it (`vnd-...`). Null in bundled mode.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"hourly_price": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "Managed mode: what the VNode's resident node costs an hour, in the currency the account " +
+					"is billed in, by Alibaba's formula (2 × vCPU unit price + 8 × GiB unit price) with the unit prices " +
+					"DescribeContainerGroupPrice quotes for its zone; its pods' instances are billed on top. Null in bundled " +
+					"mode. An observation: a change never plans an update.",
 			},
 			"node_name": schema.StringAttribute{
 				Computed:            true,
@@ -240,16 +299,18 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"status": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "What the Node's Ready condition said when last read: `Ready`, `NotReady`, `Unknown`, " +
-					"or `NotRegistered`. An observation: a change never plans an update.",
+				MarkdownDescription: "Bundled mode: what the Node's Ready condition said when last read: `Ready`, `NotReady`, " +
+					"`Unknown`, or `NotRegistered`. Managed mode: the VNode's status in ECI: `Pending`, `Ready` or `Failed` " +
+					"(a Failed VNode plans a new one). An observation: otherwise a change never plans an update.",
 			},
 			"ready": schema.BoolAttribute{
 				Computed:            true,
-				MarkdownDescription: "Whether the Node was Ready when last read. An observation, like `status`.",
+				MarkdownDescription: "Whether the Node was Ready when last read, in both modes. An observation, like `status`.",
 			},
 			"drifted_objects": schema.ListAttribute{
 				ElementType: types.StringType, Computed: true,
-				MarkdownDescription: "The objects of the VNode (its Deployment, ServiceAccount and RBAC) that were deleted " +
+				MarkdownDescription: "The objects of the VNode (bundled: its Deployment, ServiceAccount and RBAC; managed: its " +
+					"bootstrap token Secret and ClusterRoleBindings) that were deleted " +
 					"or edited outside Terraform, one `Kind [namespace/]name: deleted` or `...: edited` each, sorted; " +
 					"empty when the cluster holds what this resource installs. An object is edited when applying it again " +
 					"would change it (fields others added are left alone). Every plan expects it empty, so drift plans an " +
@@ -301,11 +362,23 @@ func (r *vnodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return
 	}
-	var m vnodeResourceModel
+	var m, cfg vnodeResourceModel
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
+	if resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...); resp.Diagnostics.HasError() {
+		return
+	}
+	checkModeAttributes(&resp.Diagnostics, cfg)
 	validateVNodeModel(&resp.Diagnostics, &m)
+	if m.Mode.IsUnknown() {
+		return
+	}
+	if m.Mode.ValueString() == vnodeModeManaged {
+		r.modifyManagedPlan(ctx, req, resp, &m)
+		return
+	}
+	m.VirtualNodeID, m.HourlyPrice = types.StringNull(), types.Float64Null()
 	defaults, known := r.data.DefaultTags()
 	known = known && fullyKnown(m.Tags)
 	var all map[string]string
@@ -359,7 +432,9 @@ func (r *vnodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
 	a.Status, b.Status = types.StringNull(), types.StringNull()
 	a.Ready, b.Ready = types.BoolNull(), types.BoolNull()
-	return a.Runtime.Equal(b.Runtime) && a.Name.Equal(b.Name) && a.ZoneIDs.Equal(b.ZoneIDs) &&
+	return a.Mode.Equal(b.Mode) && a.Runtime.Equal(b.Runtime) && a.Name.Equal(b.Name) && a.ZoneIDs.Equal(b.ZoneIDs) &&
+		a.ResourceGroupID.Equal(b.ResourceGroupID) && a.EIPInstanceID.Equal(b.EIPInstanceID) &&
+		a.EnablePublicNetwork.Equal(b.EnablePublicNetwork) && a.APIServer.Equal(b.APIServer) &&
 		a.VSwitchIDs.Equal(b.VSwitchIDs) && a.SecurityGroupID.Equal(b.SecurityGroupID) && a.CPU.Equal(b.CPU) &&
 		a.Memory.Equal(b.Memory) && a.Pods.Equal(b.Pods) && a.GPU.Equal(b.GPU) && a.CustomResources.Equal(b.CustomResources) &&
 		a.Labels.Equal(b.Labels) && a.Tags.Equal(b.Tags) && a.ClusterDNS.Equal(b.ClusterDNS) &&
@@ -647,11 +722,15 @@ func (r *vnodeResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	m.ID, m.NodeName = m.Name, m.Name
 	timeout, d := m.Timeouts.Create(ctx, defaultVNodeTimeout)
 	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
 		return
 	}
+	if m.Mode.ValueString() == vnodeModeManaged {
+		r.createManaged(ctx, &m, resp.Private, &resp.State, &resp.Diagnostics, waitFor{timeout, "create"})
+		return
+	}
+	m.ID, m.NodeName = m.Name, m.Name
 	r.apply(ctx, &m, nil, &resp.State, &resp.Diagnostics, waitFor{timeout, "create"})
 	if !m.Image.IsUnknown() {
 		resp.Diagnostics.Append(setPrivateString(ctx, resp.Private, privateRuntimeImage, m.Image.ValueString())...)
@@ -669,6 +748,10 @@ func (r *vnodeResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 	timeout, d := m.Timeouts.Update(ctx, defaultVNodeTimeout)
 	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	if m.Mode.ValueString() == vnodeModeManaged {
+		r.updateManaged(ctx, &m, &prior, req.Private, &resp.State, &resp.Diagnostics, waitFor{timeout, "update"})
 		return
 	}
 	r.apply(ctx, &m, &prior, &resp.State, &resp.Diagnostics, waitFor{timeout, "update"})
@@ -759,6 +842,13 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
+	if m.Mode.ValueString() == vnodeModeManaged {
+		r.readManaged(ctx, &m, req.Private, resp)
+		return
+	}
+	// State written before mode existed, or by an import by node name.
+	m.Mode = types.StringValue(vnodeModeBundled)
+	m.VirtualNodeID, m.HourlyPrice = types.StringNull(), types.Float64Null()
 	kc, dyn, diags := kubeClients(ctx, r.data)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -1122,6 +1212,10 @@ func (r *vnodeResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
 		return
 	}
+	if m.Mode.ValueString() == vnodeModeManaged {
+		r.deleteManaged(ctx, &m, &resp.Diagnostics, waitFor{timeout, "delete"})
+		return
+	}
 	deadline := time.Now().Add(timeout)
 	hint := waitFor{timeout, "delete"}.hint()
 	ns, name := m.Runtime.ValueString(), m.ID.ValueString()
@@ -1230,8 +1324,13 @@ func waitGone(ctx context.Context, timeout time.Duration, what string, get func(
 }
 
 // ImportState takes a node name and finds the runtime whose namespace runs
-// its Deployment, by the labels install puts on it.
+// its Deployment, by the labels install puts on it; or the ID of a managed
+// VNode.
 func (r *vnodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if strings.HasPrefix(req.ID, virtualNodeIDPrefix) {
+		importManaged(ctx, req, resp)
+		return
+	}
 	kc, _, diags := kubeClients(ctx, r.data)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return

@@ -602,40 +602,10 @@ func testAccCheckPodRunsOnVNode(t *testing.T, kc kubernetes.Interface, emu *emul
 	return func(*terraform.State) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "on-" + node, Namespace: "default"},
-			Spec: corev1.PodSpec{
-				NodeSelector: map[string]string{corev1.LabelHostname: node},
-				Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
-					Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
-				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}},
-			},
-		}
-		if _, err := kc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		stop, err := runPodOnVNode(ctx, kc, node)
+		defer stop()
+		if err != nil {
 			return err
-		}
-		defer func() {
-			zero := int64(0)
-			_ = kc.CoreV1().Pods("default").Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-			_ = waitGone(context.Background(), time.Minute, "pod", func(ctx context.Context) error {
-				_, err := kc.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
-				return err
-			})
-		}()
-		var last string
-		for {
-			p, err := kc.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
-			if err == nil {
-				last = fmt.Sprintf("node %q, phase %s, %s", p.Spec.NodeName, p.Status.Phase, p.Status.Message)
-				if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning {
-					break
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("pod %s is not Running on %s: %s", pod.Name, node, last)
-			case <-time.After(time.Second):
-			}
 		}
 		client, err := eci.New(eci.Config{Region: region, Endpoint: endpoint,
 			Credentials: &eci.Credentials{AccessKeyID: ak, AccessKeySecret: sk}})
@@ -719,5 +689,46 @@ func TestNodeLabelsEditedByHandAreDrift(t *testing.T) {
 	// Before the Node registers, the arguments are all there is.
 	if got := labelsRead(args, state, nil); !maps.Equal(got, args) {
 		t.Errorf("labels read without a Node %v, want %v", got, args)
+	}
+}
+
+// runPodOnVNode creates a pod bound to the VNode by its hostname label and
+// waits until it runs; stop deletes it and waits for it to go.
+func runPodOnVNode(ctx context.Context, kc kubernetes.Interface, node string) (stop func(), err error) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "on-" + node, Namespace: "default"},
+		Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{corev1.LabelHostname: node},
+			Tolerations: []corev1.Toleration{{Key: profile.VNodeTaintKey, Operator: corev1.TolerationOpEqual,
+				Value: profile.VNodeLabelValue, Effect: corev1.TaintEffectNoSchedule}},
+			Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}},
+		},
+	}
+	stop = func() {}
+	if _, err := kc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return stop, err
+	}
+	stop = func() {
+		zero := int64(0)
+		_ = kc.CoreV1().Pods("default").Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		_ = waitGone(context.Background(), time.Minute, "pod", func(ctx context.Context) error {
+			_, err := kc.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+			return err
+		})
+	}
+	var last string
+	for {
+		p, err := kc.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+		if err == nil {
+			last = fmt.Sprintf("node %q, phase %s, %s", p.Spec.NodeName, p.Status.Phase, p.Status.Message)
+			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning {
+				return stop, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return stop, fmt.Errorf("pod %s is not Running on %s: %s", pod.Name, node, last)
+		case <-time.After(time.Second):
+		}
 	}
 }

@@ -34,7 +34,7 @@ resource "eci_vnode" "test" {
   name              = %[1]q
   zone_ids          = [%[2]q]
   vswitch_ids       = ["vsw-h-1"]
-  security_group_id = "sg-default"
+  security_group_id = "sg-emulator0001"
 %[3]s}
 `, node, zone, extra)
 }
@@ -103,12 +103,12 @@ func TestAccVNodeManaged_lifecycle(t *testing.T) {
 				),
 			},
 			// Import by VNode ID gives the same state, but for what
-			// DescribeVirtualNodes does not return.
+			// DescribeVirtualNodes does not return: the zone asked for.
 			{
 				ResourceName:            addr,
 				ImportState:             true,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts"},
+				ImportStateVerifyIgnore: []string{"timeouts", "zone_ids"},
 			},
 			// Tags changed in ECI are drift: the plan puts them back.
 			{
@@ -199,9 +199,9 @@ func TestAccVNodeManaged_invalid(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(cr.AccessKeyID, cr.AccessKeySecret)),
 		Steps: []resource.TestStep{
-			planOnly(step("  replicas = 2\n", `(?s)Not a managed VNode setting.*replicas configures the bundled`)),
+			planOnly(step("  replicas = 2\n", `(?s)Not a managed VNode setting.*replicas\s+configures\s+the\s+bundled`)),
 			planOnly(step("  runtime = \"eci-vnode\"\n", `(?s)Not a managed VNode setting.*runtime`)),
-			planOnly(step("  custom_resources = { \"example.com/gpu\" = \"500m\" }\n", `(?s)whole count per resource`)),
+			planOnly(step("  custom_resources = { \"example.com/gpu\" = \"500m\" }\n", `(?s)whole\s+count\s+per\s+resource`)),
 			planOnly(step("  resource_group_id = \"group-1\"\n", `(?s)Invalid resource_group_id`)),
 			planOnly(resource.TestStep{Config: prov + `
 resource "eci_vnode" "test" {
@@ -219,20 +219,20 @@ resource "eci_vnode" "test" {
 `, ExpectError: regexp.MustCompile(`(?s)Missing runtime.*Not a bundled VNode setting`)}),
 			// ECI does not know the vSwitch.
 			{
-				Config: strings.Replace(testAccManagedVNodeConfig(prov, node, zone, ""), `"vsw-h-1"`, `"vsw-nope"`, 1),
-				ExpectError: regexp.MustCompile(`(?s)InvalidVSwitchId.NotFound.*Check that the IDs in vswitch_ids`),
+				Config:      strings.Replace(testAccManagedVNodeConfig(prov, node, zone, ""), `"vsw-h-1"`, `"vsw-nope"`, 1),
+				ExpectError: regexp.MustCompile(`(?s)InvalidVSwitchId.NotFound.*Check\s+that\s+the\s+IDs\s+in\s+vswitch_ids`),
 			},
 			// The account's VNode quota is reached.
 			{
 				PreConfig: func() {
 					if _, err := client.CreateVirtualNode(context.Background(), &eci.CreateVirtualNodeRequest{
-						VirtualNodeName: "someone-elses", SecurityGroupID: "sg-default", VSwitchIDs: []string{"vsw-h-1"},
+						VirtualNodeName: "someone-elses", SecurityGroupID: "sg-emulator0001", VSwitchIDs: []string{"vsw-h-1"},
 						KubeConfig: "apiVersion: v1\nkind: Config\n", ClientToken: "quota-filler"}); err != nil {
 						t.Fatal(err)
 					}
 				},
 				Config:      testAccManagedVNodeConfig(prov, node, zone, ""),
-				ExpectError: regexp.MustCompile(`(?s)QuotaExceed.VirtualNode.*Quota Center`),
+				ExpectError: regexp.MustCompile(`(?s)QuotaExceed.VirtualNode.*Quota\s+Center`),
 				Check:       testAccCheckManagedIdentityGone(kc, node),
 			},
 		},

@@ -103,6 +103,15 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 	case apierrors.IsNotFound(err):
 		p.forgetFinished(t)
 		return nil
+	case apierrors.IsForbidden(err) && finished:
+		// Under the Node authorizer a node may read only the pods bound to it,
+		// and a pod deleted from the API server is bound to nothing: its read
+		// is Forbidden, not NotFound. Only a finished pod is taken as gone; a
+		// pod just bound may be Forbidden for a moment too, until the
+		// authorizer's graph sees the binding, and its status must still be
+		// written.
+		p.forgetFinished(t)
+		return nil
 	case err != nil:
 		return fmt.Errorf("read pod %s/%s: %w", ns, name, err)
 	case live.UID != uid:

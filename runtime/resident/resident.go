@@ -81,7 +81,7 @@ func (r *Runner) RunResidentNode(ctx context.Context, n emulator.ResidentNode) e
 	if log == nil {
 		log = slog.Default().With("vnode", n.VirtualNodeID)
 	}
-	cfg := Config(n)
+	cfg := NodeConfig(n)
 	if r.Configure != nil {
 		r.Configure(&cfg)
 	}
@@ -206,9 +206,9 @@ func whoAmI(ctx context.Context, kube kubernetes.Interface, host string) error {
 	return nil
 }
 
-// Config is the runtime configuration of the resident node n (see the package
+// NodeConfig is the runtime configuration of the resident node n (see the package
 // documentation for each choice).
-func Config(n emulator.ResidentNode) node.Config {
+func NodeConfig(n emulator.ResidentNode) node.Config {
 	cfg := node.Config{
 		NodeName: n.Name, ClusterName: n.VirtualNodeID, ManagedVNodeID: n.VirtualNodeID,
 		Region: n.ECI.Region, VSwitchIDs: n.VSwitchIDs, SecurityGroupID: n.SecurityGroupID, ResourceGroupID: n.ResourceGroupID,

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -63,7 +64,11 @@ func TestManagedVNodesRegisterInTheClusterAsTheirNodeAndStopOnDelete(t *testing.
 	}
 	runner := &watchedRunner{running: map[string]int{}, Runner: &resident.Runner{
 		RegisterTimeout: time.Minute,
-		Configure:       func(c *node.Config) { c.StatusPollFast = 500 * time.Millisecond },
+		Configure: func(c *node.Config) {
+			c.StatusPollFast = 500 * time.Millisecond
+			// ECI counts as unreachable after two failed checks within a second.
+			c.ECIHealthInterval, c.ECIUnreachableAfter, c.ECIUnreachableChecks = 300*time.Millisecond, time.Second, 2
+		},
 	}}
 	eciComp := &sandbox.ECI{Config: emulator.Config{ResidentNodes: runner, Lifecycle: emulator.LifecycleConfig{
 		Scheduling: 500 * time.Millisecond, ImagePull: 500 * time.Millisecond, ContainerStart: 200 * time.Millisecond,
@@ -271,6 +276,38 @@ func TestManagedVNodesRegisterInTheClusterAsTheirNodeAndStopOnDelete(t *testing.
 			Tags: []eci.Tag{{Key: translate.TagCluster, Value: id}}})
 		if err != nil || len(groups.ContainerGroups) != 1 || groups.ContainerGroups[0].Status != "Running" {
 			t.Errorf("instances tagged with the VNode's ID: %v %+v", err, groups)
+		}
+
+		// With ECI out of reach the node says so in its condition; as its node only,
+		// it may not taint itself, and does not try (no Forbidden update, retried at
+		// every check).
+		eciComp.Emulator().SetOutage(emulator.OutageRefuse)
+		reachable := func(want corev1.ConditionStatus) func() (bool, string) {
+			return func() (bool, string) {
+				n, err := admin.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return false, err.Error()
+				}
+				for _, c := range n.Status.Conditions {
+					if c.Type == node.ConditionECIAPIReachable {
+						return c.Status == want, string(c.Status) + " " + c.Message
+					}
+				}
+				return false, "no condition"
+			}
+		}
+		waitFor(t, 20*time.Second, "ECIAPIReachable False while ECI refuses connections", reachable(corev1.ConditionFalse))
+		time.Sleep(time.Second) // three more checks
+		eciComp.Emulator().SetOutage(emulator.OutageNone)
+		waitFor(t, 20*time.Second, "ECIAPIReachable True again", reachable(corev1.ConditionTrue))
+		if n, err := admin.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err != nil || slices.ContainsFunc(n.Spec.Taints,
+			func(t corev1.Taint) bool { return t.Key == node.TaintECIUnreachable }) {
+			t.Errorf("the node's taints after the outage: %v %v", err, n.Spec.Taints)
+		}
+		if log, err := os.ReadFile(filepath.Join(sb.Dir(), "components", eciComp.Name(), "eci-emulator.log")); err != nil {
+			t.Error(err)
+		} else if strings.Contains(string(log), "could not update the ECI API taint") || !strings.Contains(string(log), "NodeRestriction forbids") {
+			t.Errorf("the resident node's log shows taint updates tried, or does not say why none are: %s", log)
 		}
 
 		// DeleteVirtualNode answers once the resident node has stopped; its Lease is

@@ -135,9 +135,18 @@ func (s *Sandbox) startAPIServer(ctx context.Context) error {
 
 // startScheduler starts kube-scheduler as system:kube-scheduler.
 func (s *Sandbox) startScheduler(ctx context.Context) error {
-	return s.startKubeComponent(ctx, "kube-scheduler", s.tools.KubeScheduler, "scheduler",
+	return s.startKubeComponent(ctx, "kube-scheduler", s.tools.KubeScheduler, "scheduler", append([]string{
 		"--leader-elect=false", // one replica; electing only delays the first schedule
-	)
+	}, s.clientRateArgs()...)...)
+}
+
+// clientRateArgs are the client rate flags of Options.ControlPlaneQPS, or none.
+func (s *Sandbox) clientRateArgs() []string {
+	qps := s.opts.ControlPlaneQPS
+	if qps <= 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("--kube-api-qps=%g", qps), fmt.Sprintf("--kube-api-burst=%d", int(2*qps))}
 }
 
 // startControllerManager starts kube-controller-manager as system:kube-controller-manager,
@@ -148,6 +157,7 @@ func (s *Sandbox) startControllerManager(ctx context.Context) error {
 	if d := s.opts.CertificateLifetime; d > 0 {
 		extra = append(extra, "--cluster-signing-duration="+d.String())
 	}
+	extra = append(extra, s.clientRateArgs()...)
 	return s.startKubeComponent(ctx, "kube-controller-manager", s.tools.KubeControllerManager, "controller-manager", append([]string{
 		"--client-ca-file=" + filepath.Join(pki, "ca.crt"),
 		"--root-ca-file=" + filepath.Join(pki, "ca.crt"),

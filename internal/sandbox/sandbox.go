@@ -34,6 +34,11 @@ type Options struct {
 	// for CSRs (--cluster-signing-duration), so a test sees a kubelet certificate rotate in
 	// a minute or two. Zero keeps its default of a year.
 	CertificateLifetime time.Duration
+	// ControlPlaneQPS raises the client rate limit of kube-scheduler and
+	// kube-controller-manager (--kube-api-qps, and --kube-api-burst at twice it), so that
+	// a benchmark measures the VNode rather than the ReplicaSet controller's default 20
+	// queries a second. Zero keeps their defaults (scheduler 50, controller-manager 20).
+	ControlPlaneQPS float32
 	// Log receives the sandbox's own progress lines; nil discards them.
 	Log io.Writer
 	// Tools are the binaries to run; nil means EnsureTools with default options.

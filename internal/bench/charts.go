@@ -84,6 +84,7 @@ func drawRunning(path, title string, group []Summary) error {
 		if err != nil {
 			return err
 		}
+		l.StepStyle = plotter.PostStep // the count changes when a pod is seen Running
 		l.Color = plotutil.Color(i)
 		l.Width = vg.Points(1.5)
 		l.Dashes = plotutil.Dashes(i)
@@ -100,7 +101,7 @@ func bars(path, title, ylabel string, labels []string, series []string, values [
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
-	w := vg.Points(float64(60 / max(len(series), 1)))
+	w := vg.Points(float64(90 / max(len(series), 1)))
 	for i, name := range series {
 		b, err := plotter.NewBarChart(plotter.Values(values[i]), w)
 		if err != nil {
@@ -113,6 +114,16 @@ func bars(path, title, ylabel string, labels []string, series []string, values [
 		p.Legend.Add(name, b)
 	}
 	p.NominalX(labels...)
+	// Room on both sides for the outer bars of the first and last groups.
+	p.X.Min, p.X.Max = -0.6, float64(len(labels))-0.4
+	// Headroom above the tallest bar for the legend.
+	top := 0.0
+	for _, v := range values {
+		for _, x := range v {
+			top = max(top, x)
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, max(top*1.25, 1)
 	p.Add(plotter.NewGrid())
 	return save(p, path)
 }

@@ -276,7 +276,7 @@ func waitNodeReady(ctx context.Context, kube kubernetes.Interface, name string, 
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("Node %s Ready: %w", name, err)
+		return fmt.Errorf("wait for Node %s to be Ready: %w", name, err)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 )
@@ -65,6 +66,9 @@ type Options struct {
 	// ControlPlaneQPS is the client QPS of kube-controller-manager and
 	// kube-scheduler (burst twice it). Default 500.
 	ControlPlaneQPS float32
+	// PropagationSample is how many pods' instances are restarted to time
+	// status propagation. Default 20; negative = not measured.
+	PropagationSample int
 	// StatusInterval is stock's per-pod status period. Default 5s.
 	StatusInterval time.Duration
 	// ProviderCommand starts a baseline: it is run with "provider <kind>
@@ -84,6 +88,7 @@ func FastLifecycle() emulator.LifecycleConfig {
 	return emulator.LifecycleConfig{
 		Scheduling: 100 * time.Millisecond, ImagePull: 200 * time.Millisecond,
 		ContainerStart: 100 * time.Millisecond, Terminating: 200 * time.Millisecond,
+		Restarting: 200 * time.Millisecond,
 	}
 }
 
@@ -125,6 +130,9 @@ func (o *Options) defaults() error {
 	}
 	if o.ControlPlaneQPS <= 0 {
 		o.ControlPlaneQPS = 500
+	}
+	if o.PropagationSample == 0 {
+		o.PropagationSample = 20
 	}
 	if o.StatusInterval <= 0 {
 		o.StatusInterval = 5 * time.Second
@@ -179,7 +187,15 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.CallLatency > 0 {
 		emu.SetFault("*", emulator.Fault{Latency: opts.CallLatency})
 	}
-	h := &harness{opts: opts, sb: sb, emu: emu, eci: eciComp.Info(), runtimeBin: tools.ECIVNode}
+	info := eciComp.Info()
+	client, err := eci.New(eci.Config{
+		Region: info.Region, Endpoint: info.Endpoint, DisableRateLimits: true, UserAgent: "eci-bench",
+		Credentials: &eci.Credentials{AccessKeyID: info.AccessKeyID, AccessKeySecret: info.AccessKeySecret},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: ECI client of the harness: %w", err)
+	}
+	h := &harness{opts: opts, sb: sb, emu: emu, eci: info, client: client, runtimeBin: tools.ECIVNode}
 	res := &Results{Settings: settingsOf(opts), Started: time.Now().UTC()}
 	for _, quotas := range opts.Quotas {
 		for _, n := range opts.Pods {

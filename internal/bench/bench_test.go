@@ -37,7 +37,7 @@ func TestBenchSmokeWritesEveryTableAndChart(t *testing.T) {
 	defer cancel()
 	res, err := Run(ctx, Options{
 		OutDir: out, Pods: []int{20}, Quotas: []bool{false}, Repeat: 1,
-		Steady: 3 * time.Second, ProviderCommand: []string{os.Args[0]}, Log: &log,
+		Steady: 2 * time.Second, PropagationSample: 5, ProviderCommand: []string{os.Args[0]}, Log: &log,
 	})
 	if err != nil {
 		t.Fatalf("bench run: %v\n%s", err, log.String())

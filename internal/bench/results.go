@@ -52,6 +52,14 @@ type RunResult struct {
 	// Steady is how long the pods ran untouched; CallsSteady are the ECI
 	// calls of that window.
 	Steady Duration `json:"steadySeconds"`
+	// Status propagation: of PropagationSample restarted instances,
+	// PropagationSeen pods showed a status change; p50 and p99 of the
+	// times, in seconds. PropagationNote says what went wrong, if anything.
+	PropagationSample int     `json:"propagationSample,omitempty"`
+	PropagationSeen   int     `json:"propagationSeen,omitempty"`
+	PropagationP50    float64 `json:"propagationP50,omitempty"`
+	PropagationP99    float64 `json:"propagationP99,omitempty"`
+	PropagationNote   string  `json:"propagationNote,omitempty"`
 	// ScaleDown is from replicas 0 until the last pod object was gone.
 	ScaleDown        Duration `json:"scaleDownSeconds"`
 	DeleteThroughput float64  `json:"deletesPerSecond"`
@@ -98,6 +106,7 @@ type Settings struct {
 	Steady          Duration `json:"steadySeconds"`
 	ControlPlaneQPS float32  `json:"controlPlaneQps"`
 	StatusInterval  Duration `json:"stockStatusIntervalSeconds"`
+	PropagationN    int      `json:"propagationSample"`
 	CPUs            int      `json:"cpus"`
 	Revision        string   `json:"revision,omitempty"`
 }
@@ -108,7 +117,7 @@ func settingsOf(o Options) Settings {
 		Pods: o.Pods, Providers: o.Providers, Quotas: o.Quotas, Repeat: o.Repeat,
 		CallLatency: dur(max(o.CallLatency, 0)),
 		Lifecycle:   lifecycleText(*lc),
-		Steady:      dur(o.Steady), ControlPlaneQPS: o.ControlPlaneQPS, StatusInterval: dur(o.StatusInterval),
+		Steady:      dur(o.Steady), PropagationN: o.PropagationSample, ControlPlaneQPS: o.ControlPlaneQPS, StatusInterval: dur(o.StatusInterval),
 		CPUs: numCPU(), Revision: revision(),
 	}
 }
@@ -119,14 +128,17 @@ type Summary struct {
 	Pods     int
 	Quotas   bool
 	// Finished counts the repetitions that finished; medians are over them.
-	Finished, Runs                  int
-	ScaleUp, Throughput             float64
-	P50, P95, P99                   float64
-	CallsPerPodUp, CallsPerPodDown  float64
-	SteadyPerMinute, SteadySeconds  float64
-	ScaleDown, DeleteThroughput     float64
-	PeakRSSMiB, RSSAfterUpMiB, CPU  float64
-	Throttled                       float64
+	Finished, Runs                 int
+	ScaleUp, Throughput            float64
+	P50, P95, P99                  float64
+	CallsPerPodUp, CallsPerPodDown float64
+	SteadyPerMinute, SteadySeconds float64
+	ScaleDown, DeleteThroughput    float64
+	PeakRSSMiB, RSSAfterUpMiB, CPU float64
+	Throttled                      float64
+	// Status propagation medians over the runs that measured it (NaN: none).
+	PropP50, PropP99                float64
+	PropSample, PropSeen            int
 	CallsUp, CallsSteady, CallsDown map[string]float64 // medians per action
 	RunningAt                       []float64          // of the repetition with the median scale-up
 	Latencies                       []float64          // of the same repetition
@@ -197,6 +209,18 @@ func summarize(p string, n int, q bool, runs []RunResult) Summary {
 	s.Throttled = m(func(r RunResult) float64 {
 		return float64(throttled(r.CallsUp) + throttled(r.CallsSteady) + throttled(r.CallsDown))
 	})
+	s.PropP50, s.PropP99 = math.NaN(), math.NaN()
+	var p50s, p99s []float64
+	for _, r := range ok {
+		s.PropSample += r.PropagationSample
+		s.PropSeen += r.PropagationSeen
+		if r.PropagationSeen > 0 {
+			p50s, p99s = append(p50s, r.PropagationP50), append(p99s, r.PropagationP99)
+		}
+	}
+	if len(p50s) > 0 {
+		s.PropP50, s.PropP99 = median(p50s), median(p99s)
+	}
 	s.CallsUp = medianCalls(ok, func(r RunResult) map[string]int { return r.CallsUp })
 	s.CallsSteady = medianCalls(ok, func(r RunResult) map[string]int { return r.CallsSteady })
 	s.CallsDown = medianCalls(ok, func(r RunResult) map[string]int { return r.CallsDown })

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
 )
@@ -54,6 +55,7 @@ type harness struct {
 	sb         *sandbox.Sandbox
 	emu        *emulator.Emulator
 	eci        sandbox.ECIInfo
+	client     *eci.Client // the harness's own, for status propagation
 	runtimeBin string
 }
 
@@ -131,6 +133,12 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, r *RunResult) er
 	}
 	r.CallsSteady = callCounts(h.emu.Calls())
 	r.Steady = dur(h.opts.Steady)
+
+	// Status propagation: a problem there is recorded, and the scale-down
+	// still measured.
+	if err := h.propagation(ctx, sc, w, r); err != nil {
+		r.PropagationNote = err.Error()
+	}
 
 	// Scale-down: from replicas 0 until every pod object is gone.
 	h.emu.ResetCalls()

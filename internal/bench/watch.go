@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ type podWatch struct {
 	seen    map[types.UID]time.Time
 	running map[types.UID]time.Time
 	deleted map[types.UID]time.Time
+	// sig is each pod's last status signature; changes, when it changed.
+	sig     map[types.UID]string
+	changes map[types.UID][]time.Time
 	changed chan struct{}
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -48,6 +52,7 @@ func watchPods(ctx context.Context, kube kubernetes.Interface, ns string) (*podW
 	}
 	w := &podWatch{
 		seen: map[types.UID]time.Time{}, running: map[types.UID]time.Time{}, deleted: map[types.UID]time.Time{},
+		sig: map[types.UID]string{}, changes: map[types.UID][]time.Time{},
 		changed: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
 	}
 	go func() {
@@ -82,6 +87,10 @@ func (w *podWatch) record(t watch.EventType, obj runtime.Object, at time.Time) {
 	}
 	if _, ok := w.deleted[pod.UID]; !ok && t == watch.Deleted {
 		w.deleted[pod.UID] = at
+	}
+	if sg := statusSignature(pod); sg != w.sig[pod.UID] {
+		w.sig[pod.UID] = sg
+		w.changes[pod.UID] = append(w.changes[pod.UID], at)
 	}
 	w.mu.Unlock()
 	select {
@@ -157,3 +166,71 @@ func (w *podWatch) runningTimes(began time.Time) (at, latencies []float64) {
 	slices.Sort(latencies)
 	return at, latencies
 }
+
+// statusSignature is what a status change means here: the phase, each
+// condition's status and each container's readiness, state and restarts.
+func statusSignature(p *corev1.Pod) string {
+	var b strings.Builder
+	b.WriteString(string(p.Status.Phase))
+	for _, c := range p.Status.Conditions {
+		fmt.Fprintf(&b, "|%s=%s", c.Type, c.Status)
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		state := "waiting"
+		switch {
+		case c.State.Running != nil:
+			state = "running"
+		case c.State.Terminated != nil:
+			state = "terminated"
+		}
+		fmt.Fprintf(&b, "|%s:%t:%s:%d", c.Name, c.Ready, state, c.RestartCount)
+	}
+	return b.String()
+}
+
+// runningPods are the UIDs of pods seen Running and not deleted, sorted.
+func (w *podWatch) runningPods() []types.UID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []types.UID
+	for uid := range w.running {
+		if _, gone := w.deleted[uid]; !gone {
+			out = append(out, uid)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// changedSince is the first status change of uid at or after t.
+func (w *podWatch) changedSince(uid types.UID, t time.Time) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, at := range w.changes[uid] {
+		if !at.Before(t) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// quiet waits until no pod's status changed for d, or for at most max.
+func (w *podWatch) quiet(ctx context.Context, d, max time.Duration) {
+	end := time.Now().Add(max)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		w.mu.Lock()
+		var last time.Time
+		for _, ch := range w.changes {
+			if len(ch) > 0 && ch[len(ch)-1].After(last) {
+				last = ch[len(ch)-1]
+			}
+		}
+		w.mu.Unlock()
+		if time.Since(last) >= d {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func sortFloats(v []float64) { slices.Sort(v) }

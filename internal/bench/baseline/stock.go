@@ -107,9 +107,9 @@ func (s *stock) statusLoop(ctx context.Context) {
 			if p == nil {
 				continue
 			}
-			phase := corev1.PodPending
-			ip := ""
-			switch cg := resp.ContainerGroups[0]; cg.Status {
+			cg := resp.ContainerGroups[0]
+			phase, ip := corev1.PodPending, ""
+			switch cg.Status {
 			case eci.StatusRunning:
 				phase, ip = corev1.PodRunning, cg.IntranetIP
 			case eci.StatusSucceeded:
@@ -117,8 +117,22 @@ func (s *stock) statusLoop(ctx context.Context) {
 			case eci.StatusFailed:
 				phase = corev1.PodFailed
 			}
-			if phase != p.Status.Phase {
-				s.publish(withPhase(p, phase, ip))
+			// Like azure-aci, the phase and each container's restart count
+			// come from the instance; a change of either is published.
+			restarts := map[string]int32{}
+			for _, c := range cg.Containers {
+				restarts[c.Name] = c.RestartCount
+			}
+			changed := phase != p.Status.Phase
+			for _, cs := range p.Status.ContainerStatuses {
+				changed = changed || cs.RestartCount != restarts[cs.Name]
+			}
+			if changed {
+				np := withPhase(p, phase, ip)
+				for i := range np.Status.ContainerStatuses {
+					np.Status.ContainerStatuses[i].RestartCount = restarts[np.Status.ContainerStatuses[i].Name]
+				}
+				s.publish(np)
 			}
 		}
 	}

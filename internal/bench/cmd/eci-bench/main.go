@@ -60,6 +60,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.Steady, "steady", 30*time.Second, "how long pods run untouched before the scale-down")
 	var qps float64
 	fs.Float64Var(&qps, "control-plane-qps", 500, "client QPS of kube-controller-manager and kube-scheduler")
+	fs.IntVar(&opts.PropagationSample, "propagation-sample", 20, "pods whose instances are restarted to time status propagation (0 = none)")
 	fs.DurationVar(&opts.StatusInterval, "stock-status-interval", 5*time.Second, "stock's per-pod status period")
 	fs.DurationVar(&timeout, "timeout", 3*time.Hour, "give up after this long")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +96,9 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.ControlPlaneQPS = float32(qps)
+	if opts.PropagationSample == 0 {
+		opts.PropagationSample = -1
+	}
 	opts.Log = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -316,6 +316,10 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	}
 	flag("log-level", v.LogLevel)
 	flag("log-format", v.LogFormat)
+	if v.CostTagKeys != nil {
+		// Rendered even when empty: "--cost-tag-keys=" asks for no split.
+		args = append(args, "--cost-tag-keys="+strings.Join(v.CostTagKeys, ","))
+	}
 
 	secret := r.CredentialsSecret
 	if secret == "" {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/cost"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 )
 
@@ -189,6 +190,10 @@ type VNode struct {
 	LogLevel string
 	// LogFormat: text (default) or json (one JSON object a line).
 	LogFormat string
+	// CostTagKeys are the tag keys the runtime's cost metrics split the cost of the
+	// VNode's instances by (--cost-tag-keys); nil keeps the runtime's default (the keys of
+	// Tags), empty asks for no split.
+	CostTagKeys []string
 	// Resources of the container (default requests 100m CPU, 128Mi memory).
 	Resources corev1.ResourceRequirements
 	// ExtraArgs are appended to the container's arguments (flags of `eci-vnode node`
@@ -396,6 +401,9 @@ func (r Runtime) validateVNode(ps *Problems, v VNode) {
 	}
 	checkLogLevel(ps, "VNode.LogLevel", v.LogLevel)
 	checkLogFormat(ps, "VNode.LogFormat", v.LogFormat)
+	for _, p := range cost.TagKeyProblems(v.CostTagKeys) {
+		ps.add("VNode.CostTagKeys", "%s", p)
+	}
 	checkResources(ps, "VNode.Resources", v.Resources)
 }
 

@@ -55,7 +55,7 @@ const (
 // bundledOnly are the attributes that configure the bundled runtime's
 // Deployment; CreateVirtualNode has nothing that takes them.
 var bundledOnly = []string{"runtime", "cpu", "memory", "pods", "gpu", "labels", "spot_strategy", "spot_price_limit",
-	"auto_match_image_cache", "cluster_ip_access", "kube_proxy_image", "replicas", "log_format"}
+	"auto_match_image_cache", "cluster_ip_access", "kube_proxy_image", "replicas", "log_format", "cost_tag_keys"}
 
 // managedOnly are CreateVirtualNode's own settings.
 var managedOnly = []string{"resource_group_id", "eip_instance_id", "enable_public_network", "api_server"}
@@ -68,7 +68,7 @@ func (m vnodeResourceModel) configured(names []string) []string {
 		"gpu": !m.GPU.IsNull(), "labels": !m.Labels.IsNull(), "spot_strategy": !m.SpotStrategy.IsNull(),
 		"spot_price_limit": !m.SpotPriceLimit.IsNull(), "auto_match_image_cache": !m.AutoMatchImageCache.IsNull(),
 		"cluster_ip_access": !m.ClusterIPAccess.IsNull(), "kube_proxy_image": !m.KubeProxyImage.IsNull(),
-		"replicas": !m.Replicas.IsNull(), "log_format": !m.LogFormat.IsNull(),
+		"replicas": !m.Replicas.IsNull(), "log_format": !m.LogFormat.IsNull(), "cost_tag_keys": !m.CostTagKeys.IsNull(),
 		"resource_group_id": !m.ResourceGroupID.IsNull(), "eip_instance_id": !m.EIPInstanceID.IsNull(),
 		"enable_public_network": !m.EnablePublicNetwork.IsNull(), "api_server": !m.APIServer.IsNull(),
 	}

@@ -86,6 +86,7 @@ type vnodeResourceModel struct {
 	KubeProxyImage      types.String   `tfsdk:"kube_proxy_image"`
 	Replicas            types.Int64    `tfsdk:"replicas"`
 	LogFormat           types.String   `tfsdk:"log_format"`
+	CostTagKeys         types.List     `tfsdk:"cost_tag_keys"`
 	ResourceGroupID     types.String   `tfsdk:"resource_group_id"`
 	EIPInstanceID       types.String   `tfsdk:"eip_instance_id"`
 	EnablePublicNetwork types.Bool     `tfsdk:"enable_public_network"`
@@ -247,6 +248,11 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Log format of the VNode's runtime: `text` (default; `key=value` lines) or `json` (one " +
 					"JSON object a line, for log pipelines that parse JSON). Updated in place: the runtime restarts.",
 			},
+			"cost_tag_keys": schema.ListAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Tag keys the runtime's cost metrics split the estimated cost of the VNode's instances by " +
+					"(`eci_vnode_cost_instances_per_hour_by_tag`, docs/runtime.md \"Cost\"), such as `[\"team\", \"cost-center\"]`; " +
+					"an instance's value is its tag as ECI has it, from `tags_all` or the pod's `k8s.aliyun.com/eci-custom-tags`. " +
+					"Default: the keys of `tags_all`; `[]` for no split. Updated in place: the runtime restarts."},
 			"resource_group_id": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Managed mode: the resource group (`rg-...`) of the VNode. Changing it forces a new VNode.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
@@ -347,6 +353,7 @@ var vnodeAttrs = map[string]path.Path{
 	"VNode.ClusterDNS":      path.Root("cluster_dns"),
 	"VNode.Replicas":        path.Root("replicas"),
 	"VNode.LogFormat":       path.Root("log_format"),
+	"VNode.CostTagKeys":     path.Root("cost_tag_keys"),
 }
 
 var (
@@ -441,7 +448,8 @@ func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
 		a.ClusterDomain.Equal(b.ClusterDomain) && a.ClusterIPAccess.Equal(b.ClusterIPAccess) &&
 		a.KubeProxyImage.Equal(b.KubeProxyImage) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll) &&
 		a.Taints.Equal(b.Taints) && a.SpotStrategy.Equal(b.SpotStrategy) && a.SpotPriceLimit.Equal(b.SpotPriceLimit) &&
-		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.LogFormat.Equal(b.LogFormat) && a.DriftedObjects.Equal(b.DriftedObjects)
+		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.LogFormat.Equal(b.LogFormat) && a.CostTagKeys.Equal(b.CostTagKeys) &&
+		a.DriftedObjects.Equal(b.DriftedObjects)
 }
 
 // fullyKnown reports whether a list or map and all its elements are known.
@@ -587,7 +595,7 @@ func validateVNodeModel(diags *diag.Diagnostics, m *vnodeResourceModel) {
 	}
 	if diags.HasError() || m.Name.IsUnknown() || !fullyKnown(m.ZoneIDs) || !fullyKnown(m.VSwitchIDs) || !taintsKnown(m.Taints) ||
 		m.SpotStrategy.IsUnknown() || m.SpotPriceLimit.IsUnknown() ||
-		!fullyKnown(m.ClusterDNS) || !fullyKnown(m.Labels) || !fullyKnown(m.Tags) || !fullyKnown(m.CustomResources) {
+		!fullyKnown(m.ClusterDNS) || !fullyKnown(m.CostTagKeys) || !fullyKnown(m.Labels) || !fullyKnown(m.Tags) || !fullyKnown(m.CustomResources) {
 		return
 	}
 	// install's own rules (names, labels, list syntax), with a stand-in
@@ -684,6 +692,9 @@ func (m vnodeResourceModel) vnode() (install.VNode, error) {
 		SpotPriceLimit:      m.SpotPriceLimit.ValueString(),
 		AutoMatchImageCache: m.AutoMatchImageCache.ValueBool(),
 		LogFormat:           m.LogFormat.ValueString(),
+	}
+	if !m.CostTagKeys.IsNull() && !m.CostTagKeys.IsUnknown() {
+		v.CostTagKeys = append([]string{}, strList(m.CostTagKeys)...)
 	}
 	taints, err := taintsOf(m.Taints)
 	if err != nil {
@@ -909,6 +920,10 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	m.AutoMatchImageCache = types.BoolValue(flagValue(args, "auto-match-image-cache", "false") == "true")
 	m.Replicas = types.Int64Value(int64(ptrOr(dep.Spec.Replicas, 1)))
 	m.LogFormat = types.StringValue(flagValue(args, "log-format", "text"))
+	m.CostTagKeys = types.ListNull(types.StringType)
+	if keys, ok := flagOf(args, "cost-tag-keys"); ok {
+		m.CostTagKeys = listOf(append([]string{}, strings.FieldsFunc(keys, func(r rune) bool { return r == ',' })...))
+	}
 	capacity := mapFlag(args, "capacity")
 	take := func(name string) types.String {
 		v, ok := capacity[name]

@@ -83,6 +83,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   log_format             = "json"
   cluster_ip_access      = false
   kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
+  cost_tag_keys          = ["team", "cost-center"]
 `, zone)
 	third := fmt.Sprintf(`
   zone_ids    = [%q]
@@ -99,6 +100,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   log_format             = "json"
   cluster_ip_access      = false
   kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
+  cost_tag_keys          = ["team", "cost-center"]
 `, zone)
 
 	resource.UnitTest(t, resource.TestCase{
@@ -143,7 +145,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 					testAccCheckNodeCapacity(kc, node, corev1.ResourceCPU, "32"),
 					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "dedicated=ci:NoSchedule"),
 					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true", "--log-format=json",
-						"--cluster-ip-access=false", "--kube-proxy-image=mirror.example.com/kube-proxy:v1.37.2"),
+						"--cluster-ip-access=false", "--kube-proxy-image=mirror.example.com/kube-proxy:v1.37.2", "--cost-tag-keys=team,cost-center"),
 				),
 			},
 			// Drift: an edited Deployment (a label flag, the image) is put back.
@@ -382,6 +384,11 @@ resource "eci_vnode" "x" {
 `,
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  cost_tag_keys = [\"team\", \"team\"]"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Invalid cost_tag_keys.*tag key "team" is given twice`),
 			},
 			{
 				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  taints = [{ key = \"dedicated\", effect = \"NoWay\" }]"),

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/cost"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/profile"
 	"github.com/eci-vnode/terraform-provider-eci/runtime/translate"
@@ -220,17 +221,8 @@ func (c *Config) Validate() error {
 			bad("tags", "tag %q uses the prefix eci-vnode/, which the runtime reserves for its own tags", k)
 		}
 	}
-	seenKeys := map[string]bool{}
-	for _, k := range c.CostTagKeys {
-		switch {
-		case strings.TrimSpace(k) == "":
-			bad("cost-tag-keys", "an empty tag key")
-		case len(k) > 128:
-			bad("cost-tag-keys", "tag key %q is longer than 128 characters, the limit of a tag key", k)
-		case seenKeys[k]:
-			bad("cost-tag-keys", "tag key %q is given twice", k)
-		}
-		seenKeys[k] = true
+	for _, p := range cost.TagKeyProblems(c.CostTagKeys) {
+		bad("cost-tag-keys", "%s", p)
 	}
 	for _, d := range []struct {
 		flag string

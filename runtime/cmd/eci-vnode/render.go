@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -22,6 +23,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 		configFile, credentialsAs     string
 		vnodes                        listFlag
 		zones, vswitches, clusterDNS  listFlag
+		costTagKeys                   listFlag
 		tags, labels, capacity        mapFlag
 		credentialsFromEnv, noWebhook bool
 		clusterIPAccess               bool
@@ -70,6 +72,7 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs.DurationVar(&pollSlow, "status-poll-slow", 0, "how often every instance is listed (0: the runtime's default)")
 	fs.Float64Var(&v.ECIReadShare, "eci-read-share", 0, "share of the account's ECI read quotas per VNode (0: the runtime's default)")
 	fs.StringVar(&v.LogLevel, "log-level", "", "VNode log level: "+strings.Join(logLevels, ", "))
+	fs.Var(&costTagKeys, "cost-tag-keys", "comma-separated tag keys the VNode's cost metrics split by (the runtime's default: the keys of --tags; empty: no split)")
 	fs.StringVar(&v.LogFormat, "log-format", "", "VNode log format: "+strings.Join(install.LogFormats(), " or ")+" (the runtime's default: text)")
 	s.moreEnv["region"] = []string{"ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"}
 
@@ -91,6 +94,12 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	v.NoClusterIPAccess = !clusterIPAccess
 	v.Tags, v.Labels, v.Capacity = tags, labels, capacity
 	v.Taints = s.taints("node-taints", taints)
+	fs.Visit(func(f *flag.Flag) {
+		// Given, even empty, it replaces the runtime's default.
+		if f.Name == "cost-tag-keys" {
+			v.CostTagKeys = append([]string{}, costTagKeys...)
+		}
+	})
 	v.Replicas = int32(replicas)
 	v.StatusPollFast, v.StatusPollSlow = pollFast, pollSlow
 	if credentialsFromEnv {
@@ -168,6 +177,7 @@ var renderFlags = map[string]string{
 	"VNode.Replicas":         "replicas",
 	"VNode.LogLevel":         "log-level",
 	"VNode.LogFormat":        "log-format",
+	"VNode.CostTagKeys":      "cost-tag-keys",
 }
 
 // includeInstall records the problems install found, each under the flag of its

@@ -380,3 +380,36 @@ func testAccCheckManagedIdentityGone(kc kubernetes.Interface, node string) resou
 		return nil
 	}
 }
+
+// A resident node that cannot join the cluster leaves the VNode Failed in
+// ECI: the apply says why, from the VNode's events, and the next plan
+// replaces the VNode (which fails again, for the same reason).
+func TestAccVNodeManaged_failedInECI(t *testing.T) {
+	sb := testAccSandbox(t)
+	kc := sb.Client()
+	e, region, endpoint, ak, sk := testAccManagedEmulator(t)
+	client := testAccECIClient(t, region, endpoint, ak, sk)
+	const node = "tf-managed-failed"
+	const addr = "eci_vnode.test"
+	// Nothing listens on port 1: the resident node's first call is refused.
+	config := testAccManagedVNodeConfig(testAccRuntimeProvider(sb, region, endpoint), node, e.Zones()[0].ID,
+		"  api_server = \"https://127.0.0.1:1\"\n")
+	resource.UnitTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories(testAccCredentialsEnv(ak, sk)),
+		CheckDestroy:             testAccCheckManagedVNodeDestroyed(kc, client, node),
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)not\s+Ready\s+in\s+ECI.*as\s+Failed:\s+ResidentNodeFailed`),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				ExpectError: regexp.MustCompile(`(?s)as\s+Failed:\s+ResidentNodeFailed`),
+			},
+		},
+	})
+}

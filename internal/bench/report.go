@@ -145,8 +145,12 @@ func (res *Results) writeReport(w io.Writer, sums []Summary, charts []chart) {
 	fmt.Fprintln(w, "| quotas | pods | provider | run | outcome | scale-up s | pods/s | p99 s | scale-down s | peak RSS MiB |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
 	for _, r := range res.Runs {
+		outcome := r.Outcome
+		if r.PropagationNote != "" {
+			outcome += "; status propagation: " + r.PropagationNote
+		}
 		fmt.Fprintf(w, "| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s |\n", onOff(r.Quotas), r.Pods, r.Provider, r.Rep,
-			strings.ReplaceAll(r.Outcome, "|", "/"), num(r.ScaleUp.Seconds(), 1), num(r.Throughput, 1), num(r.P99, 2),
+			strings.ReplaceAll(outcome, "|", "/"), num(r.ScaleUp.Seconds(), 1), num(r.Throughput, 1), num(r.P99, 2),
 			num(r.ScaleDown.Seconds(), 1), num(mib(r.PeakRSS), 0))
 	}
 	fmt.Fprintln(w, "\n## Charts")
@@ -164,6 +168,10 @@ func summaryTable(w io.Writer, sums []Summary) {
 	fmt.Fprintln(w, "| quotas | pods | provider | finished | scale-up s | pods/s | p50 s | p95 s | p99 s | ECI calls/pod up | steady calls/min | scale-down s | deletes/s | ECI calls/pod down | throttled | peak RSS MiB | CPU s |")
 	fmt.Fprintln(w, "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range sums {
+		if s.Finished == 0 {
+			fmt.Fprintf(w, "| %s | %d | %s | 0/%d |%s\n", onOff(s.Quotas), s.Pods, s.Provider, s.Runs, strings.Repeat(" – |", 13))
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %d | %s | %d/%d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			onOff(s.Quotas), s.Pods, s.Provider, s.Finished, s.Runs,
 			num(s.ScaleUp, 1), num(s.Throughput, 1), num(s.P50, 2), num(s.P95, 2), num(s.P99, 2),
@@ -215,7 +223,7 @@ func propagationTable(w io.Writer, sums []Summary) {
 	fmt.Fprintln(w, "| quotas | pods | provider | pods restarted | status changed | p50 s | p99 s |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|")
 	for _, s := range sums {
-		if s.Provider == Ceiling {
+		if s.Provider == Ceiling || s.Finished == 0 {
 			fmt.Fprintf(w, "| %s | %d | %s | – | – | – | – |\n", onOff(s.Quotas), s.Pods, s.Provider)
 			continue
 		}
@@ -257,6 +265,10 @@ func resourcesTable(w io.Writer, sums []Summary) {
 	fmt.Fprintln(w, "| quotas | pods | provider | RSS when Running MiB | peak RSS MiB | CPU s |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|")
 	for _, s := range sums {
+		if s.Finished == 0 {
+			fmt.Fprintf(w, "| %s | %d | %s | – | – | – |\n", onOff(s.Quotas), s.Pods, s.Provider)
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s |\n", onOff(s.Quotas), s.Pods, s.Provider,
 			num(s.RSSAfterUpMiB, 0), num(s.PeakRSSMiB, 0), num(s.CPU, 1))
 	}

@@ -183,7 +183,7 @@ func summarize(p string, n int, q bool, runs []RunResult) Summary {
 	}
 	s.Finished = len(ok)
 	if len(ok) == 0 {
-		return s
+		return s // summaryTable shows – for every figure
 	}
 	m := func(f func(RunResult) float64) float64 {
 		v := make([]float64, len(ok))

@@ -87,8 +87,9 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, r *RunResult) er
 	if err != nil {
 		return err
 	}
-	defer proc.stop()
+	// The provider stops first, so it cannot register its Node again.
 	defer h.cleanup(kube, name)
+	defer proc.stop()
 	if err := waitNodeReady(ctx, kube, name, proc, 2*time.Minute); err != nil {
 		return err
 	}

@@ -231,3 +231,20 @@ func writeJSON(path string, v any) error {
 	}
 	return nil
 }
+
+// Rewrite renders report.md and the charts again from dir's results.json:
+// a report format changed, or the figures of an earlier run redrawn.
+func Rewrite(dir string) (*Results, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		return nil, fmt.Errorf("bench: read the results: %w", err)
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("bench: decode %s: %w", filepath.Join(dir, ResultsFile), err)
+	}
+	if err := res.write(dir); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}

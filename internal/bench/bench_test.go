@@ -102,6 +102,13 @@ func TestBenchSmokeWritesEveryTableAndChart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, ResultsFile)); err != nil {
 		t.Error(err)
 	}
+	// eci-bench report renders the same report from results.json.
+	if _, err := Rewrite(out); err != nil {
+		t.Fatalf("rewrite the report from %s: %v", ResultsFile, err)
+	}
+	if again, _ := os.ReadFile(filepath.Join(out, ReportFile)); !bytes.Equal(again, report) {
+		t.Errorf("the report rendered again from %s differs from the run's", ResultsFile)
+	}
 	var summary bytes.Buffer
 	res.WriteSummary(&summary)
 	t.Logf("bench smoke run:\n%s", summary.String())

@@ -132,7 +132,7 @@ func (res *Results) writeReport(w io.Writer, sums []Summary, charts []chart) {
 	propagationTable(w, sums)
 	fmt.Fprintln(w, "\n## ECI calls by action")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Medians. Scale-up and scale-down: calls per pod; steady: calls per minute. \"(throttled)\" rows count the calls of that action ECI refused as throttled (already in its row).")
+	fmt.Fprintln(w, "Medians. Scale-up and scale-down: calls per pod; steady: calls per minute, and for reads the share of the action's documented per-minute quota (shared by the whole account). \"(throttled)\" rows count the calls of that action ECI refused as throttled (already in its row).")
 	fmt.Fprintln(w)
 	callsTable(w, sums)
 	fmt.Fprintln(w, "\n## Provider resources")
@@ -160,7 +160,7 @@ func (res *Results) writeReport(w io.Writer, sums []Summary, charts []chart) {
 	}
 	fmt.Fprintln(w, "## Not measured yet")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "A steady hour on the emulator's fake clock, ECI read calls per minute against the quotas at 1000 and 5000 pods as their own table, "+
+	fmt.Fprintln(w, "A steady hour on the emulator's fake clock, "+
 		"and the profile webhook's admission figures (`go test ./runtime/webhook -run '^$' -bench AdmissionLatency`) are not part of this report yet (issue 14).")
 }
 
@@ -233,11 +233,11 @@ func propagationTable(w io.Writer, sums []Summary) {
 }
 
 func callsTable(w io.Writer, sums []Summary) {
-	fmt.Fprintln(w, "| quotas | pods | provider | action | scale-up calls/pod | steady calls/min | scale-down calls/pod |")
-	fmt.Fprintln(w, "|---|---:|---|---|---:|---:|---:|")
+	fmt.Fprintln(w, "| quotas | pods | provider | action | scale-up calls/pod | steady calls/min | steady % of the quota | scale-down calls/pod |")
+	fmt.Fprintln(w, "|---|---:|---|---|---:|---:|---:|---:|")
 	for _, s := range sums {
 		if s.Finished == 0 {
-			fmt.Fprintf(w, "| %s | %d | %s | – | – | – | – |\n", onOff(s.Quotas), s.Pods, s.Provider)
+			fmt.Fprintf(w, "| %s | %d | %s | – | – | – | – | – |\n", onOff(s.Quotas), s.Pods, s.Provider)
 			continue
 		}
 		actions := map[string]bool{}
@@ -252,11 +252,16 @@ func callsTable(w io.Writer, sums []Summary) {
 		}
 		slices.Sort(names)
 		if len(names) == 0 {
-			fmt.Fprintf(w, "| %s | %d | %s | (none) | 0 | 0 | 0 |\n", onOff(s.Quotas), s.Pods, s.Provider)
+			fmt.Fprintf(w, "| %s | %d | %s | (none) | 0 | 0 | – | 0 |\n", onOff(s.Quotas), s.Pods, s.Provider)
 		}
 		for _, a := range names {
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", onOff(s.Quotas), s.Pods, s.Provider, a,
-				num(s.CallsUp[a]/float64(s.Pods), 3), num(perMinute(s.CallsSteady[a], s.SteadySeconds), 1), num(s.CallsDown[a]/float64(s.Pods), 3))
+			share := "–"
+			if q, ok := readQuotaPerMinute[a]; ok {
+				share = num(perMinute(s.CallsSteady[a], s.SteadySeconds)/q*100, 1)
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", onOff(s.Quotas), s.Pods, s.Provider, a,
+				num(s.CallsUp[a]/float64(s.Pods), 3), num(perMinute(s.CallsSteady[a], s.SteadySeconds), 1), share,
+				num(s.CallsDown[a]/float64(s.Pods), 3))
 		}
 	}
 }
@@ -287,6 +292,17 @@ func ratio(a, b float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.2f", a/b)
+}
+
+// readQuotaPerMinute are ECI's documented per-minute quotas of the read
+// actions a provider calls while its pods run (docs/design.md, "Quotas").
+var readQuotaPerMinute = map[string]float64{
+	"DescribeContainerGroups":           2000,
+	"DescribeContainerGroupStatus":      10000,
+	"DescribeContainerGroupEvents":      10000,
+	"DescribeRegions":                   10000,
+	"DescribeContainerGroupMetric":      2000,
+	"DescribeMultiContainerGroupMetric": 2000,
 }
 
 func perMinute(calls, seconds float64) float64 {

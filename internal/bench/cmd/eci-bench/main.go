@@ -1,6 +1,7 @@
 // Command eci-bench runs the benchmark of internal/bench (`make bench`):
 //
 //	eci-bench run [flags]              the benchmark; report in --out
+//	eci-bench report --out DIR         report.md and charts again from DIR/results.json
 //	eci-bench provider ceiling|stock   a baseline provider (the benchmark starts these)
 package main
 
@@ -27,17 +28,36 @@ func main() {
 
 func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: eci-bench run [flags] | eci-bench provider ceiling|stock [flags]")
+		fmt.Fprintln(stderr, "usage: eci-bench run [flags] | eci-bench report --out DIR | eci-bench provider ceiling|stock [flags]")
 		return 2
 	}
 	switch args[0] {
 	case "run":
 		return runCommand(args[1:], stdout, stderr)
+	case "report":
+		return reportCommand(args[1:], stdout, stderr)
 	case "provider":
 		return baseline.Main(args[1:], stderr)
 	}
-	fmt.Fprintf(stderr, "eci-bench: unknown command %q: want run or provider\n", args[0])
+	fmt.Fprintf(stderr, "eci-bench: unknown command %q: want run, report or provider\n", args[0])
 	return 2
+}
+
+func reportCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("eci-bench report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "bench-results", "directory of an earlier run's results.json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	res, err := bench.Rewrite(*out)
+	if err != nil {
+		fmt.Fprintf(stderr, "eci-bench: %v\n", err)
+		return 1
+	}
+	res.WriteSummary(stdout)
+	fmt.Fprintf(stdout, "\nreport: %s/%s; charts: %s\n", *out, bench.ReportFile, strings.Join(res.Charts(), ", "))
+	return 0
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) int {

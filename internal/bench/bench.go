@@ -25,7 +25,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -74,6 +76,13 @@ type Options struct {
 	// ProviderCommand starts a baseline: it is run with "provider <kind>
 	// <flags>" appended. Default: this executable.
 	ProviderCommand []string
+	// Webhook also runs the profile webhook's admission benchmark
+	// (runtime/webhook BenchmarkAdmissionLatency, with `go test` in RepoRoot)
+	// after the providers, and puts its figures in the report.
+	Webhook bool
+	// RepoRoot is the module root for Webhook; empty = the module of the
+	// current directory.
+	RepoRoot string
 	// Tools are the sandbox's binaries (the runtime among them); nil =
 	// sandbox.EnsureTools.
 	Tools *sandbox.Tools
@@ -161,11 +170,46 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if err := os.MkdirAll(filepath.Join(opts.OutDir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("bench: create %s: %w", opts.OutDir, err)
 	}
+	res := &Results{Settings: settingsOf(opts), Started: time.Now().UTC()}
+	if err := runScenarios(ctx, opts, res); err != nil {
+		return nil, err
+	}
+	if opts.Webhook {
+		root, err := moduleRoot(ctx, opts.RepoRoot)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opts.Log, "bench: the profile webhook's admission benchmark (go test -bench AdmissionLatency ./runtime/webhook) ...\n")
+		res.Webhook = runWebhookBench(ctx, root, opts.OutDir, opts.Log)
+	}
+	res.Finished = time.Now().UTC()
+	if err := res.write(opts.OutDir); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// moduleRoot is dir, or the root of the module of the current directory.
+func moduleRoot(ctx context.Context, dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("bench: find the module root for the webhook benchmark (go env GOMOD: %q, %v); run from the repository", gomod, err)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// runScenarios runs every provider scenario on a sandbox of its own, which
+// is stopped before Run goes on.
+func runScenarios(ctx context.Context, opts Options, res *Results) error {
 	tools := opts.Tools
 	if tools == nil {
 		var err error
 		if tools, err = sandbox.EnsureTools(ctx, sandbox.ToolOptions{Progress: opts.Log}); err != nil {
-			return nil, fmt.Errorf("bench: tools: %w", err)
+			return fmt.Errorf("bench: tools: %w", err)
 		}
 	}
 	eciComp := &sandbox.ECI{Config: emulator.Config{Lifecycle: *opts.Lifecycle}}
@@ -176,7 +220,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		Components:      []sandbox.Component{eciComp},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bench: start the sandbox: %w", err)
+		return fmt.Errorf("bench: start the sandbox: %w", err)
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -193,16 +237,15 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		Credentials: &eci.Credentials{AccessKeyID: info.AccessKeyID, AccessKeySecret: info.AccessKeySecret},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bench: ECI client of the harness: %w", err)
+		return fmt.Errorf("bench: ECI client of the harness: %w", err)
 	}
 	h := &harness{opts: opts, sb: sb, emu: emu, eci: info, client: client, runtimeBin: tools.ECIVNode}
-	res := &Results{Settings: settingsOf(opts), Started: time.Now().UTC()}
 	for _, quotas := range opts.Quotas {
 		for _, n := range opts.Pods {
 			for rep := 1; rep <= opts.Repeat; rep++ {
 				for _, p := range opts.Providers {
 					if err := ctx.Err(); err != nil {
-						return nil, err
+						return err
 					}
 					sc := scenario{Provider: p, Pods: n, Quotas: quotas, Rep: rep}
 					fmt.Fprintf(opts.Log, "bench: %s ...\n", sc)
@@ -213,11 +256,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			}
 		}
 	}
-	res.Finished = time.Now().UTC()
-	if err := res.write(opts.OutDir); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return nil
 }
 
 // writeJSON writes v as indented JSON to path.

@@ -91,6 +91,8 @@ type Results struct {
 	Started  time.Time   `json:"started"`
 	Finished time.Time   `json:"finished"`
 	Runs     []RunResult `json:"runs"`
+	// Webhook is the profile webhook's admission benchmark, when it ran.
+	Webhook *WebhookResult `json:"webhook,omitempty"`
 
 	charts []string
 }

@@ -74,3 +74,39 @@ func TestRatiosOfAMissingProviderShowADash(t *testing.T) {
 		t.Fatalf("the unfinished stock's summary row should show 0/1 and –, not zeros:\n%s", b.String())
 	}
 }
+
+func TestWebhookBenchMetricsAreReadFromTheResultLine(t *testing.T) {
+	out := "open loop at 100 req/s, 2s per phase\n" +
+		"BenchmarkAdmissionLatency-2   \t       1\t9812345678 ns/op\t 1.50 100rps-no-webhook-p50-ms\t 2.00 100rps-no-op-webhook-1-p50-ms\t 2.40 100rps-no-op-webhook-2-p50-ms\t 2.60 100rps-eci-vnode-webhook-1-p50-ms\t 3.00 100rps-eci-vnode-webhook-2-p50-ms\n" +
+		"PASS\n"
+	w := &WebhookResult{Metrics: benchMetrics(out, "BenchmarkAdmissionLatency")}
+	if got := w.Metrics["100rps-no-webhook-p50-ms"]; got != 1.5 {
+		t.Fatalf("no-webhook p50 = %v; want 1.5 (%v)", got, w.Metrics)
+	}
+	if r := w.webhookRates(); len(r) != 1 || r[0] != 100 {
+		t.Fatalf("rates %v; want [100]", r)
+	}
+	if n, o := w.phaseMedian(100, "no-op-webhook", "p50-ms"), w.phaseMedian(100, "eci-vnode-webhook", "p50-ms"); n != 2.2 || o != 2.8 {
+		t.Fatalf("medians no-op %v, eci-vnode %v; want 2.2 and 2.8", n, o)
+	}
+	var b bytes.Buffer
+	webhookSection(&b, w)
+	if !strings.Contains(b.String(), "| 100 | 1.50 | 2.20 | 2.80 | 1.27 |") {
+		t.Fatalf("webhook table:\n%s", b.String())
+	}
+}
+
+func TestWebhookCallTimesAreMediansOfTheAPIServersTable(t *testing.T) {
+	w := &WebhookResult{Output: strings.Join([]string{
+		"open loop at 250 req/s, 10s per phase, pod CREATE with dryRun=All",
+		"phase                  webhook                          type         calls  mean ms  <= 5 ms          p99",
+		"no-op webhook #1       noop.bench.eci-vnode.io          admit          500     0.80   100.0%       ≤ 5 ms",
+		"eci-vnode webhook #1   pods.profile.eci-vnode.io        admit          500     1.60    96.5%      ≤ 25 ms",
+		"no-op webhook #2       noop.bench.eci-vnode.io          admit          500     0.60   100.0%       ≤ 5 ms",
+		"eci-vnode webhook #2   pods.profile.eci-vnode.io        admit          500     1.20   100.0%       ≤ 5 ms",
+	}, "\n")}
+	ct := w.callTimes()[250]
+	if ct["no-op admit"] != 0.7 || ct["eci-vnode admit"] != 1.4 {
+		t.Fatalf("call times %v; want no-op admit 0.7 and eci-vnode admit 1.4", ct)
+	}
+}

@@ -263,6 +263,9 @@ func (p *Provider) deleteInstance(ctx context.Context, t *tracked) error {
 		return fmt.Errorf("delete ECI instance %s of pod uid %s: %w", id, uid, err)
 	}
 	p.mu.Lock()
+	if t.instanceID == id {
+		t.deleted = true
+	}
 	p.readSoon[id] = true
 	p.mu.Unlock()
 	p.pollSoon()

@@ -40,6 +40,13 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	}
 	force := t.pod.DeletionGracePeriodSeconds != nil && *t.pod.DeletionGracePeriodSeconds == 0
 	prev := t.state
+	if prev == stateFinished && t.deleted {
+		// The instance is deleted and the pod's final status written: the
+		// pod object's removal (with grace period 0, removeObject) hands it
+		// over once more, and a second delete would cost a call for nothing.
+		p.mu.Unlock()
+		return nil
+	}
 	t.state = stateDeleting
 	t.transitional = true
 	hasInstance := t.instanceID != ""

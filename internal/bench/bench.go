@@ -76,6 +76,9 @@ type Options struct {
 	// ProviderCommand starts a baseline: it is run with "provider <kind>
 	// <flags>" appended. Default: this executable.
 	ProviderCommand []string
+	// OursArgs are extra flags of `eci-vnode node` for ours (later flags
+	// win), to try a setting; the report lists them.
+	OursArgs []string
 	// Webhook also runs the profile webhook's admission benchmark
 	// (runtime/webhook BenchmarkAdmissionLatency, with `go test` in RepoRoot)
 	// after the providers, and puts its figures in the report.

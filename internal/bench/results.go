@@ -109,6 +109,7 @@ type Settings struct {
 	ControlPlaneQPS float32  `json:"controlPlaneQps"`
 	StatusInterval  Duration `json:"stockStatusIntervalSeconds"`
 	PropagationN    int      `json:"propagationSample"`
+	OursArgs        []string `json:"oursArgs,omitempty"`
 	CPUs            int      `json:"cpus"`
 	Revision        string   `json:"revision,omitempty"`
 }
@@ -119,7 +120,7 @@ func settingsOf(o Options) Settings {
 		Pods: o.Pods, Providers: o.Providers, Quotas: o.Quotas, Repeat: o.Repeat,
 		CallLatency: dur(max(o.CallLatency, 0)),
 		Lifecycle:   lifecycleText(*lc),
-		Steady:      dur(o.Steady), PropagationN: o.PropagationSample, ControlPlaneQPS: o.ControlPlaneQPS, StatusInterval: dur(o.StatusInterval),
+		Steady:      dur(o.Steady), PropagationN: o.PropagationSample, OursArgs: o.OursArgs, ControlPlaneQPS: o.ControlPlaneQPS, StatusInterval: dur(o.StatusInterval),
 		CPUs: numCPU(), Revision: revision(),
 	}
 }

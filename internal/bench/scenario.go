@@ -187,6 +187,7 @@ func (h *harness) startProvider(sc scenario) (*providerProc, error) {
 			"--node-labels", nodeLabel + "=" + name,
 			"--capacity", fmt.Sprintf("pods=%d", podCapacity),
 		}
+		argv = append(argv, h.opts.OursArgs...)
 	default:
 		argv = append(slices.Clone(h.opts.ProviderCommand), "provider", sc.Provider,
 			"--node-name", name, "--kubeconfig", kubeconfig, "--label", nodeLabel+"="+name,

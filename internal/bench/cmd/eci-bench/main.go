@@ -82,6 +82,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&qps, "control-plane-qps", 500, "client QPS of kube-controller-manager and kube-scheduler")
 	fs.IntVar(&opts.PropagationSample, "propagation-sample", 20, "pods whose instances are restarted to time status propagation (0 = none)")
 	fs.DurationVar(&opts.StatusInterval, "stock-status-interval", 5*time.Second, "stock's per-pod status period")
+	var oursArgs string
+	fs.StringVar(&oursArgs, "ours-args", "", "extra flags of eci-vnode node for ours, space-separated, e.g. \"--kube-api-qps=300 --create-workers=20\"")
 	fs.BoolVar(&opts.Webhook, "webhook", true, "also run the profile webhook's admission benchmark (runtime/webhook; WEBHOOK_BENCH_RATES, WEBHOOK_BENCH_SECONDS) and report it")
 	fs.DurationVar(&timeout, "timeout", 3*time.Hour, "give up after this long")
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +95,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.Providers = strings.Split(providers, ",")
+	opts.OursArgs = strings.Fields(oursArgs)
 	for _, q := range strings.Split(quotas, ",") {
 		switch q {
 		case "off":

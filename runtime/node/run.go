@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -41,13 +43,21 @@ import (
 type RunOptions struct {
 	// Kube is the runtime's client; with NodeIdentity it is left nil and set by it.
 	Kube kubernetes.Interface
+	// Events is the client the pods' and the Node's Events are sent with (see
+	// EventClient); nil sends them with Kube.
+	Events kubernetes.Interface
 	// NodeIdentity, if set, gives the runtime its node's identity (package
-	// nodeidentity): Run calls it once the health endpoints serve, and uses the
-	// client it returns as Kube; stop ends the identity's rotation.
-	NodeIdentity func(ctx context.Context) (kube kubernetes.Interface, stop func(), err error)
-	ECI          ECI
-	Version      string
-	Log          *slog.Logger
+	// nodeidentity): Run calls it once the health endpoints serve, and makes
+	// Kube and Events (EventClient, with EventQPS and EventBurst) from the
+	// configuration it returns; stop ends the identity's rotation.
+	NodeIdentity func(ctx context.Context) (config *rest.Config, stop func(), err error)
+	// EventQPS and EventBurst limit the Events client made from NodeIdentity's
+	// configuration; zero uses DefaultEventQPS and DefaultEventBurst.
+	EventQPS   float32
+	EventBurst int
+	ECI        ECI
+	Version    string
+	Log        *slog.Logger
 	// MetricsAddr serves /metrics, /livez, /healthz and /readyz ("" disables
 	// it); see readiness for what /readyz checks.
 	MetricsAddr string
@@ -122,12 +132,20 @@ func Run(ctx context.Context, cfg Config, o RunOptions) error {
 		defer stop()
 	}
 	if o.NodeIdentity != nil {
-		kube, stop, err := o.NodeIdentity(ctx)
+		rc, stop, err := o.NodeIdentity(ctx)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		o.Kube = kube
+		if o.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+			return fmt.Errorf("client of the node identity: %w", err)
+		}
+		if o.Events, err = EventClient(rc, o.EventQPS, o.EventBurst); err != nil {
+			return fmt.Errorf("Events client of the node identity: %w", err)
+		}
+	}
+	if o.Events == nil {
+		o.Events = o.Kube
 	}
 	ready.identified.Store(true)
 	if !o.LeaderElect {
@@ -136,6 +154,28 @@ func Run(ctx context.Context, cfg Config, o RunOptions) error {
 		return runNode(ctx, cfg, o, metrics, ready)
 	}
 	return runElected(ctx, cfg, o, metrics, ready)
+}
+
+// The runtime's default client limits. A VNode's pods are all written by
+// this one client, so it gets more than a kubelet's 50/100: a scale-up of
+// hundreds of pods costs it about two status writes a pod (docs/benchmarks.md).
+// Events have a limiter of their own, as the kubelet's --event-qps, so that
+// a burst of them never delays a status write.
+const (
+	DefaultKubeAPIQPS   = 100
+	DefaultKubeAPIBurst = 200
+	DefaultEventQPS     = 50
+	DefaultEventBurst   = 100
+)
+
+// EventClient is the client of the runtime's Events: rc, limited to qps and
+// burst instead (zero: DefaultEventQPS, DefaultEventBurst).
+func EventClient(rc *rest.Config, qps float32, burst int) (kubernetes.Interface, error) {
+	ec := rest.CopyConfig(rc)
+	ec.QPS, ec.Burst = cmp.Or(qps, DefaultEventQPS), cmp.Or(burst, DefaultEventBurst)
+	// A rest.Config with a RateLimiter ignores QPS and Burst.
+	ec.RateLimiter = nil
+	return kubernetes.NewForConfig(ec)
 }
 
 // leaseName is the name of the Lease the replicas of a VNode elect their
@@ -205,7 +245,7 @@ func runElected(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics,
 func runNode(ctx context.Context, cfg Config, o RunOptions, metrics *Metrics, ready *readiness) error {
 	ctx = vklog.WithLogger(ctx, vkslog.FromSlog(o.Log))
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Events.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "eci-vnode", Host: cfg.NodeName})
 

@@ -52,6 +52,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -94,6 +95,7 @@ func (r *Runner) RunResidentNode(ctx context.Context, n emulator.ResidentNode) e
 		return fmt.Errorf("read the kubeconfig of VNode %s: %w", n.VirtualNodeID, err)
 	}
 	server.UserAgent = "eci-vnode-resident/" + version
+	server.QPS, server.Burst = node.DefaultKubeAPIQPS, node.DefaultKubeAPIBurst
 
 	// The registry and metrics exist before the ECI client, so the client
 	// reports every API attempt to them, as `eci-vnode node` does.
@@ -117,17 +119,12 @@ func (r *Runner) RunResidentNode(ctx context.Context, n emulator.ResidentNode) e
 			return fmt.Errorf("VNode %s has TlsBootstrapEnabled, but the token of its kubeconfig's user is %w", n.VirtualNodeID, err)
 		}
 		opts.TaintsAtRegistrationOnly = true
-		opts.NodeIdentity = func(ctx context.Context) (kubernetes.Interface, func(), error) {
+		opts.NodeIdentity = func(ctx context.Context) (*rest.Config, func(), error) {
 			id, err := nodeidentity.Start(ctx, nodeidentity.Config{NodeName: cfg.NodeName, Server: server, BootstrapToken: token, Log: log})
 			if err != nil {
 				return nil, nil, err
 			}
-			kube, err := kubernetes.NewForConfig(id.Config())
-			if err != nil {
-				id.Stop()
-				return nil, nil, fmt.Errorf("client of the node identity: %w", err)
-			}
-			return kube, id.Stop, nil
+			return id.Config(), id.Stop, nil
 		}
 	} else {
 		kube, err := kubernetes.NewForConfig(server)
@@ -138,6 +135,9 @@ func (r *Runner) RunResidentNode(ctx context.Context, n emulator.ResidentNode) e
 		// rather than as registration retried until RegisterTimeout.
 		if err := whoAmI(ctx, kube, server.Host); err != nil {
 			return err
+		}
+		if opts.Events, err = node.EventClient(server, 0, 0); err != nil {
+			return fmt.Errorf("create the Events client of VNode %s: %w", n.VirtualNodeID, err)
 		}
 		opts.Kube = kube
 	}

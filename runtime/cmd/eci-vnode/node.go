@@ -44,8 +44,8 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		kubeletAPIAddr, clientCAFile     string
 		logLevel, logFormat, leNamespace string
 		leaderElect                      bool
-		kubeQPS                          float64
-		kubeBurst                        int
+		kubeQPS, eventQPS                float64
+		kubeBurst, eventBurst            int
 		taints                           taintsFlag
 		spotPriceLimit                   string
 	)
@@ -81,8 +81,10 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.IntVar(&cfg.ECIUnreachableChecks, "eci-unreachable-checks", 3, "failed checks in a row needed as well before ECI counts as unreachable")
 	fs.IntVar(&cfg.Workers, "create-workers", 10, "concurrent instance creations")
 	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG, else the in-cluster configuration)")
-	fs.Float64Var(&kubeQPS, "kube-api-qps", 100, "Kubernetes API queries per second")
-	fs.IntVar(&kubeBurst, "kube-api-burst", 200, "Kubernetes API burst")
+	fs.Float64Var(&kubeQPS, "kube-api-qps", node.DefaultKubeAPIQPS, "Kubernetes API queries per second (Events have their own, --event-qps)")
+	fs.IntVar(&kubeBurst, "kube-api-burst", node.DefaultKubeAPIBurst, "Kubernetes API burst")
+	fs.Float64Var(&eventQPS, "event-qps", node.DefaultEventQPS, "Events sent per second, at most")
+	fs.IntVar(&eventBurst, "event-burst", node.DefaultEventBurst, "Events sent in a burst, at most")
 	fs.StringVar(&endpoint, "eci-endpoint", "", "ECI API endpoint (default eci.<region>.aliyuncs.com)")
 	fs.StringVar(&scheme, "eci-scheme", "HTTPS", "HTTPS or HTTP")
 	fs.StringVar(&credsDir, "credentials-dir", "", "directory of a mounted Secret with files access-key-id, access-key-secret and optionally security-token, re-read when they change (default: the ALIBABA_CLOUD_* environment variables, read once)")
@@ -140,6 +142,10 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		s.problem("kube-api-qps", "%v: want a number above zero", kubeQPS)
 	}
 	s.atLeast("kube-api-burst", kubeBurst, 1)
+	if eventQPS <= 0 {
+		s.problem("event-qps", "%v: want a number above zero", eventQPS)
+	}
+	s.atLeast("event-burst", eventBurst, 1)
 	if !strings.EqualFold(scheme, "HTTPS") && !strings.EqualFold(scheme, "HTTP") {
 		s.problem("eci-scheme", "%q: want HTTPS or HTTP", scheme)
 	} else if err := eci.CheckEndpoint(endpoint, scheme); err != nil {
@@ -169,6 +175,13 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	}
 	creds := s.credentials("credentials-dir", credsDir, getenv)
 	kube, server := s.kubeClient("kubeconfig", kubeconfig, kubeQPS, kubeBurst)
+	var events kubernetes.Interface
+	if server != nil {
+		var err error
+		if events, err = node.EventClient(server, float32(eventQPS), eventBurst); err != nil {
+			s.problem("kubeconfig", "cannot create the Events client: %s", oneLine(err.Error()))
+		}
+	}
 	bootstrapToken := getenv(install.BootstrapTokenEnv)
 	if bootstrapToken != "" {
 		if _, err := nodeidentity.TokenID(bootstrapToken); err != nil {
@@ -226,27 +239,22 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	log.Info("starting eci-vnode node", "version", version, "node", cfg.NodeName, "cluster", cfg.ClusterName,
 		"region", cfg.Region, "eci", client.Endpoint(), "credentials", describeCredentials(creds), "leaderElect", leaderElect)
 	opts := node.RunOptions{
-		Kube: kube, ECI: client, Version: version, Log: log, MetricsAddr: metricsAddr,
+		Kube: kube, Events: events, EventQPS: float32(eventQPS), EventBurst: eventBurst, ECI: client, Version: version, Log: log, MetricsAddr: metricsAddr,
 		Registry: reg, Metrics: metrics, KubeletAPIAddr: kubeletAPIAddr, ClientCAFile: clientCAFile,
 		LeaderElect: leaderElect, LeaderElectionNamespace: leNamespace, Identity: identity,
 	}
 	if bootstrapToken != "" {
 		// The runtime runs as its node; its own client (the ServiceAccount) keeps
 		// what NodeRestriction denies a node: its Node's taints, the kube-proxy's tokens.
-		opts.ServiceAccountKube, opts.Kube = kube, nil
-		opts.NodeIdentity = func(ctx context.Context) (kubernetes.Interface, func(), error) {
+		opts.ServiceAccountKube, opts.Kube, opts.Events = kube, nil, nil
+		opts.NodeIdentity = func(ctx context.Context) (*rest.Config, func(), error) {
 			id, err := nodeidentity.Start(ctx, nodeidentity.Config{
 				NodeName: cfg.NodeName, Server: server, BootstrapToken: bootstrapToken, Log: log,
 			})
 			if err != nil {
 				return nil, nil, err
 			}
-			nodeKube, err := kubernetes.NewForConfig(id.Config())
-			if err != nil {
-				id.Stop()
-				return nil, nil, fmt.Errorf("client of the node identity: %w", err)
-			}
-			return nodeKube, id.Stop, nil
+			return id.Config(), id.Stop, nil
 		}
 	} else {
 		log.Warn("running with the ServiceAccount's rights, not as the node: without "+install.BootstrapTokenEnv+

@@ -137,10 +137,14 @@ func (p *Provider) processCreate(ctx context.Context, uid types.UID) {
 		return
 	}
 	p.event(t, corev1.EventTypeNormal, ReasonInstanceCreated, fmt.Sprintf("Created ECI instance %s", resp.ContainerGroupID))
-	p.setPending(t, ReasonScheduling, fmt.Sprintf("ECI instance %s created; waiting for it to start", resp.ContainerGroupID))
+	// The instance's annotations go out with the Pending status below, in one write.
 	ann := map[string]string{AnnotationInstanceID: resp.ContainerGroupID, AnnotationRequestID: resp.RequestID}
 	maps.Copy(ann, kubeProxyTokenAnnotations(res.KubeProxyToken)) // when to replace it (kubeproxytoken.go)
-	p.annotate(ctx, pod, ann)
+	p.mu.Lock()
+	t.addAnnotations(ann)
+	p.mu.Unlock()
+	p.setPending(t, ReasonScheduling, fmt.Sprintf("ECI instance %s created; waiting for it to start", resp.ContainerGroupID))
+	p.publish(uid)
 	p.pollSoon()
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +20,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
@@ -90,6 +94,49 @@ func TestRuntimeRunsPodsOnECI(t *testing.T) {
 		g.scale(dep, 1)
 		g.waitPods("app=web", 1, podRunningReady)
 		g.waitInstances("vnode-1", "app web", 1, func(gr eci.ContainerGroup) bool { return tagged(gr, "web-") })
+	})
+
+	t.Run("the instance ID comes with the status that says the instance is created, in one write", func(t *testing.T) {
+		g.t = t
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// Every version of the pod is seen: the watch starts before the pod
+		// exists and a retry watcher resumes where a broken watch stopped.
+		sel := metav1.ListOptions{FieldSelector: "metadata.name=one-write"}
+		list, err := g.kube.CoreV1().Pods(ns).List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				o.FieldSelector = sel.FieldSelector
+				return g.kube.CoreV1().Pods(ns).Watch(ctx, o)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		g.pod("one-write", "vnode-1", "nginx:1.27", nil)
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				t.Fatalf("watch: %v", ev.Object)
+			}
+			// Before the create call returns the pod has no status of the
+			// runtime's, or ECICreating; any later status knows the instance.
+			created := p.Status.Phase != corev1.PodPending || slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
+				return c.Type == node.ConditionContainerInstanceCreated && c.Reason != node.ReasonCreating
+			})
+			_, annotated := p.Annotations[node.AnnotationInstanceID]
+			if created != annotated {
+				t.Fatalf("pod version %s: status %s %q %v, instance ID annotated %v; want a status past %s and the ID in one write",
+					p.ResourceVersion, p.Status.Phase, p.Status.Reason, p.Status.Conditions, annotated, node.ReasonCreating)
+			}
+			if podRunningReady(p) {
+				return
+			}
+		}
+		t.Fatal("the pod was not Running and Ready within a minute")
 	})
 
 	t.Run("Jobs end Succeeded or Failed with the container's exit code", func(t *testing.T) {

@@ -254,10 +254,18 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	}
 	p.mu.Unlock()
 
-	p.setPending(t, ReasonCreating, "waiting to create the ECI instance")
+	// ECICreating is written only for a create not answered within
+	// creatingStatusDelay: one answered sooner goes straight to the status
+	// that names its instance, so a scale-up of hundreds of pods costs one
+	// status write a pod less under the client's rate limit.
+	p.setPendingAfter(t, creatingStatusDelay, ReasonCreating, "waiting to create the ECI instance")
 	p.queue.Add(pod.UID)
 	return nil
 }
+
+// creatingStatusDelay is how long a pod whose create is queued or in flight
+// goes without a status of the runtime's (the API server's Pending).
+const creatingStatusDelay = time.Second
 
 // hadInstance tells from a pod's status that an earlier run created its
 // instance: the condition ContainerInstanceCreated, or a phase past Pending.
@@ -358,21 +366,36 @@ func (p *Provider) NotifyPods(context.Context, func(*corev1.Pod)) {}
 
 // setStatus replaces the reported status of t and publishes it if it changed.
 func (p *Provider) setStatus(t *tracked, mutate func(st *corev1.PodStatus)) {
+	p.setStatusAfter(t, 0, mutate)
+}
+
+// setStatusAfter is setStatus with the write delayed; a status set
+// meanwhile replaces this one, and a write published meanwhile carries it.
+func (p *Provider) setStatusAfter(t *tracked, delay time.Duration, mutate func(st *corev1.PodStatus)) {
 	p.mu.Lock()
 	before := t.pod.Status.DeepCopy()
 	mutate(&t.pod.Status)
 	changed := !podStatusEqual(before, &t.pod.Status)
 	uid := t.pod.UID
 	p.mu.Unlock()
-	if changed {
+	switch {
+	case !changed:
+	case delay > 0:
+		p.statusQueue.AddAfter(uid, delay)
+	default:
 		p.publish(uid)
 	}
 }
 
 // setPending reports a pod that waits for its instance, with the reason why.
 func (p *Provider) setPending(t *tracked, reason, msg string) {
+	p.setPendingAfter(t, 0, reason, msg)
+}
+
+// setPendingAfter is setPending with the write delayed (setStatusAfter).
+func (p *Provider) setPendingAfter(t *tracked, delay time.Duration, reason, msg string) {
 	now := p.now()
-	p.setStatus(t, func(st *corev1.PodStatus) {
+	p.setStatusAfter(t, delay, func(st *corev1.PodStatus) {
 		st.Phase = corev1.PodPending
 		st.Reason, st.Message = reason, msg
 		st.Conditions = []corev1.PodCondition{

@@ -63,7 +63,7 @@ func TestWriteBacksForAPodNeverLandOnItsSuccessorOfTheSameName(t *testing.T) {
 	// patch built for the old pod is refused should it race the recreation.
 	st := old.Status.DeepCopy()
 	st.Reason = ReasonCreating
-	patch, err := statusPatch(old, st)
+	patch, err := statusPatch(old, st, map[string]string{AnnotationInstanceID: "eci-of-the-old-pod"})
 	if err != nil {
 		t.Fatal(err)
 	}

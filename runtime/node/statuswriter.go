@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -132,23 +133,37 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 	p.mu.Lock()
 	st := mergeStatus(want, live, t.written, now)
 	t.written = conditionTimes(st)
+	// Write-backs (the instance ID at create, what the poller finds) ride on
+	// the status write: at a scale-up of hundreds of pods a write of their own
+	// would cost each pod one more call under the client's rate limit.
+	ann := missingAnnotations(live, t.annotations)
+	t.annotations = nil
 	p.mu.Unlock()
 
-	if !equality.Semantic.DeepEqual(st, &live.Status) {
-		patch, err := statusPatch(live, st)
+	statusChanged := !equality.Semantic.DeepEqual(st, &live.Status)
+	if statusChanged || len(ann) > 0 {
+		patch, err := statusPatch(live, st, ann)
 		if err != nil {
+			p.requeueAnnotations(t, ann)
 			return fmt.Errorf("build status patch for pod %s/%s: %w", ns, name, err)
 		}
-		if patch != nil {
-			_, err = p.kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch,
-				metav1.PatchOptions{FieldManager: fieldManager}, "status")
-			switch {
-			case apierrors.IsNotFound(err), uidMismatch(err):
-				p.forgetFinished(t)
-				return nil
-			case err != nil:
-				return fmt.Errorf("patch status of pod %s/%s: %w", ns, name, err)
-			}
+		_, err = p.kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch,
+			metav1.PatchOptions{FieldManager: fieldManager}, "status")
+		switch {
+		case apierrors.IsNotFound(err), uidMismatch(err):
+			p.forgetFinished(t)
+			return nil
+		case err != nil:
+			p.requeueAnnotations(t, ann)
+			return fmt.Errorf("patch status of pod %s/%s: %w", ns, name, err)
+		}
+		p.mu.Lock()
+		if t.pod.Annotations == nil && len(ann) > 0 {
+			t.pod.Annotations = map[string]string{}
+		}
+		maps.Copy(t.pod.Annotations, ann)
+		p.mu.Unlock()
+		if statusChanged {
 			p.metrics.statusWrites.WithLabelValues("written").Inc()
 			if !seenAt.IsZero() {
 				p.metrics.statusLag.Observe(p.now().Sub(seenAt).Seconds())
@@ -161,19 +176,39 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 	if finished {
 		p.forgetFinished(t)
 		p.removeObject(ctx, live)
-		return nil
-	}
-	// Write-backs found by the poller go out here, off the poller's path:
-	// at a scale-up of hundreds of pods they would otherwise delay every
-	// status round by their round trips.
-	p.mu.Lock()
-	ann := t.annotations
-	t.annotations = nil
-	p.mu.Unlock()
-	if len(ann) > 0 {
-		p.annotate(ctx, live, ann)
 	}
 	return nil
+}
+
+// missingAnnotations are those of want that the live pod does not carry
+// with the same value; an empty value is never written.
+func missingAnnotations(live *corev1.Pod, want map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range want {
+		if v == "" || live.Annotations[k] == v {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// requeueAnnotations puts back write-backs whose write failed, under those
+// queued since, which are newer.
+func (p *Provider) requeueAnnotations(t *tracked, ann map[string]string) {
+	if len(ann) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, v := range ann {
+		if _, newer := t.annotations[k]; !newer {
+			t.addAnnotations(map[string]string{k: v})
+		}
+	}
 }
 
 // livePod reads the pod from the informer, or from the API server when
@@ -290,9 +325,12 @@ func conditionTimes(st *corev1.PodStatus) map[corev1.PodConditionType]corev1.Pod
 	return out
 }
 
-// statusPatch is the strategic merge patch from the live status to st, with
-// the pod's UID as a precondition. Nil means nothing to change.
-func statusPatch(live *corev1.Pod, st *corev1.PodStatus) ([]byte, error) {
+// statusPatch is the strategic merge patch from the live status to st that
+// also adds annotations ann, with the pod's UID as a precondition. Nil means
+// nothing to change. The status subresource keeps the metadata a write
+// carries: annotations are the one thing NodeRestriction lets a node change
+// in its pods beside their status.
+func statusPatch(live *corev1.Pod, st *corev1.PodStatus, ann map[string]string) ([]byte, error) {
 	before, err := json.Marshal(corev1.Pod{Status: live.Status})
 	if err != nil {
 		return nil, err
@@ -309,10 +347,14 @@ func statusPatch(live *corev1.Pod, st *corev1.PodStatus) ([]byte, error) {
 	if err := json.Unmarshal(diff, &patch); err != nil {
 		return nil, err
 	}
-	if len(patch) == 0 {
+	if len(patch) == 0 && len(ann) == 0 {
 		return nil, nil
 	}
-	patch["metadata"] = map[string]any{"uid": string(live.UID)}
+	meta := map[string]any{"uid": string(live.UID)}
+	if len(ann) > 0 {
+		meta["annotations"] = ann
+	}
+	patch["metadata"] = meta
 	return json.Marshal(patch)
 }
 

@@ -251,9 +251,15 @@ func (p *Provider) deleteInstance(ctx context.Context, t *tracked) error {
 	if id == "" {
 		return nil
 	}
+	token := "delete-" + id
+	if force {
+		// A token of its own: a forced delete after a graceful one is another
+		// request, not a retry of it.
+		token = "delete-force-" + id
+	}
 	err := p.eci.DeleteContainerGroup(ctx, &eci.DeleteContainerGroupRequest{
 		ContainerGroupID: id,
-		ClientToken:      "delete-" + id,
+		ClientToken:      token,
 		Force:            force,
 	})
 	switch {
@@ -269,6 +275,7 @@ func (p *Provider) deleteInstance(ctx context.Context, t *tracked) error {
 	p.mu.Lock()
 	if t.instanceID == id {
 		t.deleted = true
+		t.forceDeleted = t.forceDeleted || force
 	}
 	p.readSoon[id] = true
 	p.mu.Unlock()

@@ -50,12 +50,15 @@ func (p *Provider) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	t.state = stateDeleting
 	t.transitional = true
 	hasInstance := t.instanceID != ""
+	forced := t.forceDeleted
 	p.mu.Unlock()
 
 	switch {
-	case prev == stateDeleting && !force:
-		// virtual-kubelet hands a deleted pod over more than once; the
-		// delete is under way. Only a forced delete is worth a second call.
+	case prev == stateDeleting && (!force || forced):
+		// virtual-kubelet hands a deleted pod over more than once (and
+		// force-deletes the pod object when its grace period ends); the
+		// delete is under way. Only the first forced delete is worth a
+		// second call.
 		return nil
 	case prev == stateCreating:
 		// processCreate sees stateDeleting when its call returns and deletes

@@ -584,7 +584,7 @@ func (p *Provider) retryScheduleFailed(ctx context.Context, t *tracked, g *eci.C
 	}
 	p.mu.Lock()
 	t.attempt++
-	t.instanceID, t.deleted = "", false
+	t.instanceID, t.deleted, t.forceDeleted = "", false, false
 	if t.spotFallback && g.StockOut() {
 		t.payAsYouGo = true
 	}

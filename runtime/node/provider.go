@@ -69,8 +69,9 @@ type tracked struct {
 	seenAt time.Time
 	// bill is what the instance's bill depends on, as last read (cost.go).
 	bill *billing
-	// deleted: ECI accepted the delete of the instance (or no longer had it).
-	deleted bool
+	// deleted: ECI accepted the delete of the instance (or no longer had it);
+	// forceDeleted: a delete with Force.
+	deleted, forceDeleted bool
 }
 
 // addAnnotations queues annotations for the status writer to write back.

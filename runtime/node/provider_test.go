@@ -341,3 +341,33 @@ func TestAnInstanceMissingFromAListingIsCheckedByIDBeforeThePodFails(t *testing.
 		t.Fatalf("phase %s reason %q after listings missed a live instance; a read by ID finds it, so the pod must keep running", p.Status.Phase, p.Status.Reason)
 	}
 }
+
+func TestAPodForceDeletedAfterItsGracefulDeleteCostsOneForcedCallMore(t *testing.T) {
+	r := newRig(t, emulator.Config{Lifecycle: emulator.LifecycleConfig{Scheduling: -1, ImagePull: -1, ContainerStart: -1,
+		Terminating: time.Hour}}, nil)
+	ctx := context.Background()
+	pod := unitPod("slow-to-go", nil)
+	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](3600)
+	r.create(pod)
+	r.waitFor(pod, "running", running)
+	now := metav1.Now()
+	graceful := pod.DeepCopy()
+	graceful.DeletionTimestamp, graceful.DeletionGracePeriodSeconds = &now, ptr.To[int64](3600)
+	// When the grace period ends before the pod is terminal, virtual-kubelet deletes
+	// the pod object with grace period 0 and hands it over again, more than once.
+	forced := pod.DeepCopy()
+	forced.DeletionTimestamp, forced.DeletionGracePeriodSeconds = &now, ptr.To[int64](0)
+	for _, handover := range []*corev1.Pod{graceful, graceful, forced, forced, graceful} {
+		if err := r.p.DeletePod(ctx, handover); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.emu.Calls()["DeleteContainerGroup"].Count; n != 2 {
+		t.Errorf("DeleteContainerGroup called %d times; want 2, the graceful delete and one with Force", n)
+	}
+	for _, g := range r.instances() {
+		if uid, _ := translate.PodUIDFromTags(g.Tags); uid == pod.UID {
+			t.Errorf("the instance is still listed (%s) after the forced delete", g.Status)
+		}
+	}
+}

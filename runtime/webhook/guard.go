@@ -22,13 +22,13 @@ const maxWarning = 256
 // run. The mutating webhook runs first, so the pod carries the placement the profile
 // gave it; the profile is consulted as well, so a pod is refused even when the mutation
 // was skipped (failurePolicy Ignore).
-func (h *handler) validatePod(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+func (h *handler) validatePod(ctx context.Context, req *request) *admissionv1.AdmissionResponse {
 	if req.Operation != admissionv1.Create || req.SubResource != "" {
 		return allow()
 	}
-	pod, err := decodePod(req)
-	if err != nil {
-		return h.allowUnreadable(req, err)
+	pod := req.pod
+	if pod == nil {
+		return h.allowUnreadable(req, req.podErr)
 	}
 	reasons := h.vnodeReasons(ctx, pod)
 	if len(reasons) == 0 {
@@ -83,12 +83,12 @@ func (h *handler) vnodeReasons(ctx context.Context, pod *corev1.Pod) []string {
 // validateService warns when a NodePort Service selects pods that run on VNodes: a node
 // port is opened on the cluster's nodes by kube-proxy, and traffic to it does not reach
 // an ECI instance. It never refuses.
-func (h *handler) validateService(_ context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+func (h *handler) validateService(_ context.Context, req *request) *admissionv1.AdmissionResponse {
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return allow()
 	}
 	svc := &corev1.Service{}
-	if err := json.Unmarshal(req.Object.Raw, svc); err != nil {
+	if err := json.Unmarshal(req.object, svc); err != nil {
 		return h.allowUnreadable(req, fmt.Errorf("decode service: %w", err))
 	}
 	if svc.Spec.Type != corev1.ServiceTypeNodePort || len(svc.Spec.Selector) == 0 {
@@ -132,12 +132,12 @@ func (h *handler) validateService(_ context.Context, req *admissionv1.AdmissionR
 // it carries (with no VNode known yet, the VNode taint every VNode has by default). The
 // DaemonSet controller would create a pod for every such VNode, and those pods are
 // refused. It never refuses the DaemonSet itself.
-func (h *handler) validateDaemonSet(_ context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+func (h *handler) validateDaemonSet(_ context.Context, req *request) *admissionv1.AdmissionResponse {
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return allow()
 	}
 	ds := &appsv1.DaemonSet{}
-	if err := json.Unmarshal(req.Object.Raw, ds); err != nil {
+	if err := json.Unmarshal(req.object, ds); err != nil {
 		return h.allowUnreadable(req, fmt.Errorf("decode daemonset: %w", err))
 	}
 	spec := &ds.Spec.Template.Spec

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,7 +88,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observeRequest(kind, webhook, result string, d time.Duration) {
-	m.requests.WithLabelValues(kind, webhook, result).Inc()
-	m.latency.WithLabelValues(kind, webhook).Observe(d.Seconds())
+// routeMetrics are the request counters and latency histogram of one route (kind and
+// webhook), looked up once rather than by label on every request. A result's counter is
+// created when the route first has that result, so /metrics lists only results seen.
+type routeMetrics struct {
+	requests      *prometheus.CounterVec
+	kind, webhook string
+	latency       prometheus.Observer
+	results       sync.Map // result → prometheus.Counter
+}
+
+func (m *Metrics) route(kind, webhook string) *routeMetrics {
+	return &routeMetrics{requests: m.requests, kind: kind, webhook: webhook, latency: m.latency.WithLabelValues(kind, webhook)}
+}
+
+func (r *routeMetrics) observe(result string, d time.Duration) {
+	c, ok := r.results.Load(result)
+	if !ok {
+		c, _ = r.results.LoadOrStore(result, r.requests.WithLabelValues(r.kind, r.webhook, result))
+	}
+	c.(prometheus.Counter).Inc()
+	r.latency.Observe(d.Seconds())
 }

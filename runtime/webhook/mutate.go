@@ -17,7 +17,7 @@ import (
 // selector matches gets the effects but not the VNode toleration, so it stays on normal
 // nodes, and the response warns about it. Under virtualNodeOnly the pod is mutated as
 // usual and the validating webhook refuses it with the reason.
-func (h *handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+func (h *handler) mutatePod(ctx context.Context, req *request) *admissionv1.AdmissionResponse {
 	if req.Operation != admissionv1.Create || req.SubResource != "" {
 		return allow()
 	}
@@ -25,9 +25,9 @@ func (h *handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	if cur.matcher.Len() == 0 {
 		return allow()
 	}
-	pod, err := decodePod(req)
-	if err != nil {
-		return h.allowUnreadable(req, err)
+	pod := req.pod
+	if pod == nil {
+		return h.allowUnreadable(req, req.podErr)
 	}
 	sel, ok := cur.matcher.Match(pod, h.namespaceLabels(ctx, pod.Namespace))
 	if !ok {

@@ -257,6 +257,21 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// ApplyConfigurations writes the webhook configurations now, with the CA bundle in use.
+// Run writes them itself (at start, when the bundle changes, every ResyncPeriod); this
+// is for callers that removed them and want them back at once, such as
+// runtime/webhook/webhookbench between its phases. Call it once Ready is closed.
+func (s *Server) ApplyConfigurations(ctx context.Context) error {
+	if s.certs == nil {
+		return errors.New("webhook: ApplyConfigurations before Run has obtained certificates")
+	}
+	bundle := s.certs.caBundle()
+	if len(bundle) == 0 {
+		return errors.New("webhook: ApplyConfigurations without a CA bundle yet")
+	}
+	return applyWebhookConfigs(ctx, s.o.Kube, &s.o, bundle)
+}
+
 func (s *Server) onConfigMap(store *profileStore, obj any) {
 	if cm, ok := obj.(*corev1.ConfigMap); ok {
 		store.update(cm)

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -22,10 +23,14 @@ import (
 //
 // WEBHOOK_BENCH_RATES (requests per second, comma-separated, default 100,250,500),
 // WEBHOOK_BENCH_SECONDS (per phase, default 10) and WEBHOOK_BENCH_ROUNDS (default 2)
-// change the load.
+// change the load. Each round also has a phase with the no-op webhook returning this
+// webhook's patch (webhookbench.Options.PatchingNoop); WEBHOOK_BENCH_PATCHING_NOOP=0
+// leaves it out. WEBHOOK_BENCH_JSON names a file to write the result to, as JSON (make
+// bench reads it).
 func BenchmarkAdmissionLatency(b *testing.B) {
 	sb := sandbox.StartForTest(b, sandbox.Options{Workers: -1})
-	o := webhookbench.Options{Config: sb.RESTConfig(), Rates: envInts("WEBHOOK_BENCH_RATES"), Progress: os.Stdout}
+	o := webhookbench.Options{Config: sb.RESTConfig(), Rates: envInts("WEBHOOK_BENCH_RATES"), Progress: os.Stdout,
+		PatchingNoop: os.Getenv("WEBHOOK_BENCH_PATCHING_NOOP") != "0"}
 	if s := envInts("WEBHOOK_BENCH_SECONDS"); len(s) > 0 {
 		o.Phase = time.Duration(s[0]) * time.Second
 	}
@@ -40,8 +45,21 @@ func BenchmarkAdmissionLatency(b *testing.B) {
 	b.StopTimer()
 	// Printed, not logged: a benchmark's log is cut after a few lines.
 	fmt.Println(res.Markdown())
+	if path := os.Getenv("WEBHOOK_BENCH_JSON"); path != "" {
+		raw, err := json.MarshalIndent(res, "", "  ")
+		if err == nil {
+			err = os.WriteFile(path, raw, 0o644)
+		}
+		if err != nil {
+			b.Fatalf("write %s: %v", path, err)
+		}
+	}
 	for _, r := range res.Rates {
 		b.ReportMetric(r.Admit.MeanRatio, fmt.Sprintf("%drps-mutating-mean-ratio", r.Rate))
+		b.ReportMetric(r.AdmitMedianRoundRatio, fmt.Sprintf("%drps-mutating-round-median-ratio", r.Rate))
+		if o.PatchingNoop {
+			b.ReportMetric(r.AdmitVsPatchingNoop.MeanRatio, fmt.Sprintf("%drps-mutating-vs-patching-noop-ratio", r.Rate))
+		}
 		b.ReportMetric(r.Validating.MeanRatio, fmt.Sprintf("%drps-validating-mean-ratio", r.Rate))
 		b.ReportMetric(r.Client.MedianRatio, fmt.Sprintf("%drps-client-p50-ratio", r.Rate))
 	}

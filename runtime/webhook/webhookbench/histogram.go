@@ -33,21 +33,26 @@ type histogram struct {
 	sum    float64 // seconds
 }
 
-// scrape reads the API server's /metrics and returns its webhook call histograms.
-func scrape(ctx context.Context, kube kubernetes.Interface) (map[call]histogram, error) {
+// scrape reads the API server's /metrics and returns its webhook call histograms and
+// the CPU time it has used (process_cpu_seconds_total).
+func scrape(ctx context.Context, kube kubernetes.Interface) (map[call]histogram, time.Duration, error) {
 	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read kube-apiserver /metrics: %w", err)
+		return nil, 0, fmt.Errorf("read kube-apiserver /metrics: %w", err)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("parse kube-apiserver /metrics: %w", err)
+		return nil, 0, fmt.Errorf("parse kube-apiserver /metrics: %w", err)
+	}
+	var cpu time.Duration
+	if f := families["process_cpu_seconds_total"]; f != nil && len(f.GetMetric()) > 0 {
+		cpu = seconds(f.GetMetric()[0].GetCounter().GetValue())
 	}
 	out := map[call]histogram{}
 	fam := families[DurationMetric]
 	if fam == nil {
-		return out, nil // no webhook has been called yet
+		return out, cpu, nil // no webhook has been called yet
 	}
 	for _, m := range fam.GetMetric() {
 		key := call{label(m, "name"), label(m, "type")}
@@ -70,7 +75,7 @@ func scrape(ctx context.Context, kube kubernetes.Interface) (map[call]histogram,
 		acc.sum += h.GetSampleSum()
 		out[key] = acc
 	}
-	return out, nil
+	return out, cpu, nil
 }
 
 func label(m *dto.Metric, name string) string {
@@ -140,15 +145,16 @@ func (h histogram) quantile(q float64) time.Duration {
 	return seconds(h.bounds[len(h.bounds)-1])
 }
 
-// shareWithin is the fraction of calls that took at most bound seconds; bound must be
-// one of the histogram's bucket bounds.
+// shareWithin is the fraction of calls that took at most bound seconds; 0 when there
+// were no calls or bound is not one of the histogram's bucket bounds (never NaN: a
+// Result is written as JSON).
 func (h histogram) shareWithin(bound float64) float64 {
 	for i, b := range h.bounds {
 		if b == bound && h.count > 0 {
 			return float64(h.cum[i]) / float64(h.count)
 		}
 	}
-	return math.NaN()
+	return 0
 }
 
 // callsSince lists, in a stable order, the webhooks called between two scrapes with

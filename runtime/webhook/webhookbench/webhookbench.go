@@ -12,6 +12,15 @@
 // next to it. On a shared machine only ratios measured in one run mean anything; the
 // phases alternate (none, no-op, eci-vnode, no-op, eci-vnode, …) so drift shows.
 //
+// The API server's time of a mutating call includes applying the patch the webhook
+// returns (encoding the pod to JSON, applying the patch, decoding and defaulting it
+// again), and a pod a webhook changed goes through the in-tree mutating admission
+// plugins a second time. A no-op never pays for that. With Options.PatchingNoop a third
+// webhook alternates with the two: the no-op that returns, unread, the very patch the
+// eci-vnode webhook returns for the bench pods, which separates the API server's cost of
+// applying that patch from the eci-vnode webhook's own. Each webhook's own time per
+// request (read to written, in this process) is reported too.
+//
 // The cluster's API server must reach 127.0.0.1 (the local sandbox of
 // internal/sandbox). Run writes kube-system/eci-profile for the run and puts back what
 // was there; it creates its namespaces and leaves them.
@@ -38,11 +47,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,6 +80,9 @@ type Options struct {
 	// Rounds is how many times the no-op and the eci-vnode phases alternate per rate
 	// (default 2).
 	Rounds int
+	// PatchingNoop adds a phase per round with the no-op webhook returning the eci-vnode
+	// webhook's patch (see the package doc).
+	PatchingNoop bool
 	// Namespace is where the pods are created (dry run); default "webhook-bench".
 	// WebhookNamespace is where the eci-vnode webhook keeps its TLS Secret; default
 	// "eci-vnode-webhook-bench".
@@ -96,6 +111,18 @@ type Rate struct {
 	// each type, over all rounds: pods.profile.eci-vnode.io with the no-op's mutating
 	// webhook, pods.guard.eci-vnode.io with its validating one.
 	Admit, Validating Comparison
+	// AdmitRoundRatios are the mean-time ratios of the mutating calls round by round
+	// (eci-vnode #k / no-op #k, phases next to each other), and AdmitMedianRoundRatio
+	// their median: less swayed than the pooled ratio by a round the machine was busy.
+	AdmitRoundRatios      []float64
+	AdmitMedianRoundRatio float64
+	// AdmitVsPatchingNoop and ValidatingVsPatchingNoop compare the eci-vnode webhook's
+	// calls with those of the no-op returning its patch (Options.PatchingNoop; zero
+	// without).
+	AdmitVsPatchingNoop, ValidatingVsPatchingNoop Comparison
+	// Handler is each webhook's own time per mutating request, as it timed it (read to
+	// written), by phase webhook ("no-op", "no-op+patch", "eci-vnode"), over all rounds.
+	Handler map[string]time.Duration
 	// Client compares the client-side latency of pod creation, the phases of each
 	// webhook pooled.
 	Client Comparison
@@ -130,6 +157,14 @@ type Phase struct {
 	Client Timing
 	// Calls are the webhook calls the API server made in the phase, as it timed them.
 	Calls []Call
+	// APIServerCPUPerPod is the CPU time kube-apiserver used in the phase, per pod
+	// created (its process_cpu_seconds_total, so it includes whatever else it did);
+	// ProcessCPUPerPod the same of this process, which sends the pods and serves both
+	// webhooks.
+	APIServerCPUPerPod, ProcessCPUPerPod time.Duration
+	// HandlerAdmit is the phase's webhook's own mean time per mutating request (read to
+	// written); zero in phase "none".
+	HandlerAdmit time.Duration
 }
 
 // Call is the API server's timing of one webhook's calls in a phase.
@@ -140,9 +175,10 @@ type Call struct {
 
 // Names of the phases' webhooks and of the run's objects.
 const (
-	WebhookNone     = "none"
-	WebhookNoop     = "no-op"
-	WebhookECIVNode = "eci-vnode"
+	WebhookNone      = "none"
+	WebhookNoop      = "no-op"
+	WebhookNoopPatch = "no-op+patch"
+	WebhookECIVNode  = "eci-vnode"
 
 	noopName          = "webhookbench-noop"
 	noopWebhook       = "noop.webhookbench.eci-vnode.io"
@@ -215,8 +251,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("webhookbench: listen for the eci-vnode webhook: %w", err)
 	}
+	reg := prometheus.NewRegistry()
 	srv, err := webhook.New(webhook.Options{Kube: kube, Namespace: o.WebhookNamespace, Listener: ln, URLHost: ln.Addr().String(),
-		ConfigurationName: configurationName, ResyncPeriod: time.Hour})
+		ConfigurationName: configurationName, ResyncPeriod: time.Hour, Registry: reg})
 	if err != nil {
 		return res, fmt.Errorf("webhookbench: %w", err)
 	}
@@ -230,8 +267,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
-	b := &bench{o: o, kube: kube, srv: srv, noop: noop}
+	b := &bench{o: o, kube: kube, srv: srv, reg: reg, noop: noop}
 	defer b.use(context.WithoutCancel(ctx), WebhookNone) //nolint:errcheck // best effort: leave no configuration behind
+	if o.PatchingNoop {
+		if err := b.use(ctx, WebhookNone); err != nil {
+			return res, err
+		}
+		patch, err := benchPatch(ctx, kube, o.Namespace)
+		if err != nil {
+			return res, err
+		}
+		noop.patch.Store(&patch)
+	}
 	for _, rate := range o.Rates {
 		r, err := b.rate(ctx, rate)
 		if err != nil {
@@ -246,7 +293,12 @@ type bench struct {
 	o    Options
 	kube kubernetes.Interface
 	srv  *webhook.Server
+	reg  *prometheus.Registry // the eci-vnode webhook's metrics
 	noop *noopServer
+	// registered is the no-op webhook's registration: "", WebhookNoop or WebhookNoopPatch.
+	registered string
+	// mutated is the first bench pod the eci-vnode and no-op+patch webhooks mutated.
+	mutated map[string]*corev1.Pod
 }
 
 // rate runs the phases of one rate and compares them.
@@ -255,22 +307,29 @@ func (b *bench) rate(ctx context.Context, rate int) (Rate, error) {
 	order := []string{WebhookNone}
 	for range b.o.Rounds {
 		order = append(order, WebhookNoop, WebhookECIVNode)
+		if b.o.PatchingNoop {
+			order = append(order, WebhookNoopPatch)
+		}
 	}
 	rounds := map[string]int{}
 	calls := map[string]map[string]histogram{} // webhook → call type → calls of all its phases
 	client := map[string][]time.Duration{}
+	handler := map[string]handlerTime{}
+	roundMeans := map[string][]time.Duration{} // webhook → mean time of its mutating calls, per round
 	for _, hook := range order {
 		if err := b.use(ctx, hook); err != nil {
 			return r, err
 		}
 		rounds[hook]++
 		_, _, _ = b.measure(ctx, rate, b.o.Warmup)
-		before, err := scrape(ctx, b.kube)
+		before, apiCPU0, err := scrape(ctx, b.kube)
 		if err != nil {
 			return r, fmt.Errorf("webhookbench: %w", err)
 		}
+		ownCPU0, h0 := processCPU(), b.handlerTime(hook)
 		lat, errs, achieved := b.measure(ctx, rate, b.o.Phase)
-		after, err := scrape(ctx, b.kube)
+		ownCPU1, h1 := processCPU(), b.handlerTime(hook)
+		after, apiCPU1, err := scrape(ctx, b.kube)
 		if err != nil {
 			return r, fmt.Errorf("webhookbench: %w", err)
 		}
@@ -278,16 +337,26 @@ func (b *bench) rate(ctx context.Context, rate int) (Rate, error) {
 			return r, ctx.Err()
 		}
 		p := Phase{Webhook: hook, Round: rounds[hook], Achieved: achieved, Errors: errs, Client: durations(lat)}
+		if n := len(lat); n > 0 {
+			p.APIServerCPUPerPod = (apiCPU1 - apiCPU0) / time.Duration(n)
+			p.ProcessCPUPerPod = (ownCPU1 - ownCPU0) / time.Duration(n)
+		}
+		ht := h1.since(h0)
+		p.HandlerAdmit = ht.mean()
+		handler[hook] = handler[hook].add(ht)
 		keys, hs := callsSince(before, after)
 		for _, k := range keys {
 			h := hs[k]
 			p.Calls = append(p.Calls, Call{Name: k.name, Type: k.typ, Timing: timing(h)})
 			ours := k.name == webhook.WebhookMutatePods || k.name == webhook.WebhookValidatePods
-			if (hook == WebhookECIVNode && ours) || (hook == WebhookNoop && k.name == noopWebhook) {
+			if (hook == WebhookECIVNode && ours) || ((hook == WebhookNoop || hook == WebhookNoopPatch) && k.name == noopWebhook) {
 				if calls[hook] == nil {
 					calls[hook] = map[string]histogram{}
 				}
 				calls[hook][k.typ] = calls[hook][k.typ].add(h)
+				if k.typ == "admit" {
+					roundMeans[hook] = append(roundMeans[hook], h.mean())
+				}
 			}
 		}
 		client[hook] = append(client[hook], lat...)
@@ -300,17 +369,94 @@ func (b *bench) rate(ctx context.Context, rate int) (Rate, error) {
 	r.Admit = compare(timing(calls[WebhookNoop]["admit"]), timing(calls[WebhookECIVNode]["admit"]))
 	r.Validating = compare(timing(calls[WebhookNoop]["validating"]), timing(calls[WebhookECIVNode]["validating"]))
 	r.Client = compare(durations(client[WebhookNoop]), durations(client[WebhookECIVNode]))
+	for i := range min(len(roundMeans[WebhookNoop]), len(roundMeans[WebhookECIVNode])) {
+		r.AdmitRoundRatios = append(r.AdmitRoundRatios, ratio(roundMeans[WebhookECIVNode][i], roundMeans[WebhookNoop][i]))
+	}
+	r.AdmitMedianRoundRatio = median(r.AdmitRoundRatios)
+	if b.o.PatchingNoop {
+		r.AdmitVsPatchingNoop = compare(timing(calls[WebhookNoopPatch]["admit"]), timing(calls[WebhookECIVNode]["admit"]))
+		r.ValidatingVsPatchingNoop = compare(timing(calls[WebhookNoopPatch]["validating"]), timing(calls[WebhookECIVNode]["validating"]))
+	}
+	r.Handler = map[string]time.Duration{}
+	for hook, h := range handler {
+		if hook != WebhookNone {
+			r.Handler[hook] = h.mean()
+		}
+	}
 	return r, nil
+}
+
+// median of v; 0 when empty.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// handlerTime is a webhook's own time answering mutating requests: how many, and their
+// total.
+type handlerTime struct {
+	count uint64
+	sum   time.Duration
+}
+
+func (h handlerTime) since(before handlerTime) handlerTime {
+	return handlerTime{count: h.count - before.count, sum: h.sum - before.sum}
+}
+
+func (h handlerTime) add(o handlerTime) handlerTime {
+	return handlerTime{count: h.count + o.count, sum: h.sum + o.sum}
+}
+
+func (h handlerTime) mean() time.Duration {
+	if h.count == 0 {
+		return 0
+	}
+	return h.sum / time.Duration(h.count)
+}
+
+// handlerTime reads the running total of hook's own time on mutating requests: the
+// no-op counts its own; the eci-vnode webhook's is its
+// eci_vnode_admission_duration_seconds of pods, mutating.
+func (b *bench) handlerTime(hook string) handlerTime {
+	switch hook {
+	case WebhookNoop, WebhookNoopPatch:
+		return handlerTime{count: uint64(b.noop.admitCount.Load()), sum: time.Duration(b.noop.admitNanos.Load())}
+	case WebhookECIVNode:
+		families, err := b.reg.Gather()
+		if err != nil {
+			return handlerTime{}
+		}
+		for _, f := range families {
+			if f.GetName() != "eci_vnode_admission_duration_seconds" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				if label(m, "kind") == "Pod" && label(m, "webhook") == "mutating" {
+					return handlerTime{count: m.GetHistogram().GetSampleCount(), sum: seconds(m.GetHistogram().GetSampleSum())}
+				}
+			}
+		}
+	}
+	return handlerTime{}
 }
 
 // use makes the API server call hook's webhooks, and only those, and waits until it
 // does: a probe pod is mutated (eci-vnode), counted by the no-op webhook, or neither.
 func (b *bench) use(ctx context.Context, hook string) error {
 	reg := b.kube.AdmissionregistrationV1()
-	if hook != WebhookNoop {
+	if b.registered != hook {
 		if err := b.noop.unregister(ctx, b.kube); err != nil {
 			return err
 		}
+		b.registered = ""
 	}
 	if hook != WebhookECIVNode {
 		for _, del := range []func() error{
@@ -327,25 +473,28 @@ func (b *bench) use(ctx context.Context, hook string) error {
 		}
 	}
 	switch hook {
-	case WebhookNoop:
-		if err := b.noop.register(ctx, b.kube); err != nil {
+	case WebhookNoop, WebhookNoopPatch:
+		if err := b.noop.register(ctx, b.kube, hook == WebhookNoopPatch); err != nil {
 			return err
 		}
+		b.registered = hook
 	case WebhookECIVNode:
 		if err := b.srv.ApplyConfigurations(ctx); err != nil {
 			return fmt.Errorf("webhookbench: apply the eci-vnode webhook's configurations: %w", err)
 		}
 	}
+	var pod *corev1.Pod
 	probe := func() (mutated, noopCalled bool) {
 		before := b.noop.calls.Load()
 		p, err := b.kube.CoreV1().Pods(b.o.Namespace).Create(ctx, benchPod(b.o.Namespace, 0), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		pod = p
 		return err == nil && p.Annotations[profile.SelectorAnnotation] != "", b.noop.calls.Load() > before
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mutated, noopCalled := probe()
-		if mutated == (hook == WebhookECIVNode) && noopCalled == (hook == WebhookNoop) {
-			return nil
+		if mutated == (hook == WebhookECIVNode || hook == WebhookNoopPatch) && noopCalled == (hook == WebhookNoop || hook == WebhookNoopPatch) {
+			return b.sameMutation(hook, pod)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("webhookbench: the API server did not switch to webhook %q within 30s (mutated %v, no-op called %v)", hook, mutated, noopCalled)
@@ -356,6 +505,32 @@ func (b *bench) use(ctx context.Context, hook string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// sameMutation checks that the no-op+patch phases mutate the bench pods as the
+// eci-vnode webhook does: it keeps the first pod each of the two mutated and compares
+// what the patch touches (labels, annotations, tolerations, affinity).
+func (b *bench) sameMutation(hook string, pod *corev1.Pod) error {
+	if hook != WebhookECIVNode && hook != WebhookNoopPatch {
+		return nil
+	}
+	if b.mutated == nil {
+		b.mutated = map[string]*corev1.Pod{}
+	}
+	if b.mutated[hook] == nil {
+		b.mutated[hook] = pod
+	}
+	ours, theirs := b.mutated[WebhookECIVNode], b.mutated[WebhookNoopPatch]
+	if ours == nil || theirs == nil {
+		return nil
+	}
+	if !equality.Semantic.DeepEqual(ours.Labels, theirs.Labels) || !equality.Semantic.DeepEqual(ours.Annotations, theirs.Annotations) ||
+		!equality.Semantic.DeepEqual(ours.Spec.Tolerations, theirs.Spec.Tolerations) || !equality.Semantic.DeepEqual(ours.Spec.Affinity, theirs.Spec.Affinity) {
+		return fmt.Errorf("webhookbench: the no-op+patch webhook does not mutate the bench pod as the eci-vnode webhook does: "+
+			"labels %v / %v, annotations %v / %v, tolerations %v / %v", ours.Labels, theirs.Labels, ours.Annotations, theirs.Annotations,
+			ours.Spec.Tolerations, theirs.Spec.Tolerations)
+	}
+	return nil
 }
 
 // measure creates pods (dry run) at rate for d on a fixed schedule, whatever the
@@ -463,6 +638,15 @@ func otherWebhooks(ctx context.Context, kube kubernetes.Interface) ([]string, er
 	return out, nil
 }
 
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func timing(h histogram) Timing {
 	return Timing{Count: int(h.count), Mean: h.mean(), Median: h.quantile(0.5), P99: h.quantile(0.99), Within5ms: h.shareWithin(0.005)}
 }
@@ -481,26 +665,40 @@ func durations(lat []time.Duration) Timing {
 	return Timing{Count: len(s), Mean: sum / time.Duration(len(s)), Median: at(0.5), P99: at(0.99)}
 }
 
-func compare(noop, ours Timing) Comparison {
-	ratio := func(a, b time.Duration) float64 {
-		if b <= 0 {
-			return 0
-		}
-		return float64(a) / float64(b)
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
 	}
+	return float64(a) / float64(b)
+}
+
+func compare(noop, ours Timing) Comparison {
 	return Comparison{Noop: noop, ECIVNode: ours,
 		MeanRatio: ratio(ours.Mean, noop.Mean), MedianRatio: ratio(ours.Median, noop.Median), P99Ratio: ratio(ours.P99, noop.P99)}
 }
 
 // noopServer is the no-op webhook: it decodes each review and allows it unchanged,
-// over TLS like the real one, with a self-signed certificate for 127.0.0.1.
+// over TLS like the real one, with a self-signed certificate for 127.0.0.1. At
+// pathMutatePatch it allows it with patch, the eci-vnode webhook's patch of the bench
+// pods.
 type noopServer struct {
-	url    string
-	caPEM  []byte
-	srv    *http.Server
-	calls  atomic.Int64
-	closed sync.Once
+	url   string
+	caPEM []byte
+	srv   *http.Server
+	patch atomic.Pointer[[]byte] // set before the patching no-op is registered
+	calls atomic.Int64
+	// admitCount and admitNanos count the mutating requests and the time spent
+	// answering them (read to written).
+	admitCount, admitNanos atomic.Int64
+	closed                 sync.Once
 }
+
+// Paths of the no-op webhook.
+const (
+	pathMutate      = "/mutate"
+	pathMutatePatch = "/mutate-patch"
+	pathValidate    = "/validate"
+)
 
 func startNoop() (*noopServer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -524,7 +722,22 @@ func startNoop() (*noopServer, error) {
 	n.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			n.calls.Add(1)
-			NoopAdmit(w, r)
+			switch start := time.Now(); r.URL.Path {
+			case pathMutate:
+				NoopAdmit(w, r)
+				n.admitNanos.Add(int64(time.Since(start)))
+				n.admitCount.Add(1)
+			case pathMutatePatch:
+				var patch []byte
+				if p := n.patch.Load(); p != nil {
+					patch = *p
+				}
+				admitWith(w, r, patch)
+				n.admitNanos.Add(int64(time.Since(start)))
+				n.admitCount.Add(1)
+			default:
+				NoopAdmit(w, r)
+			}
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 5 * time.Second,
@@ -535,26 +748,69 @@ func startNoop() (*noopServer, error) {
 
 // NoopAdmit allows every review unchanged, decoding it as a minimal webhook would: the
 // baseline the eci-vnode webhook is compared with.
-func NoopAdmit(w http.ResponseWriter, r *http.Request) {
+func NoopAdmit(w http.ResponseWriter, r *http.Request) { admitWith(w, r, nil) }
+
+// admitWith is NoopAdmit returning patch (if not nil), whatever the object.
+func admitWith(w http.ResponseWriter, r *http.Request, patch []byte) {
 	body, _ := io.ReadAll(r.Body)
 	var review admissionv1.AdmissionReview
 	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
 		http.Error(w, "bad review", http.StatusBadRequest)
 		return
 	}
-	out, _ := json.Marshal(admissionv1.AdmissionReview{
-		TypeMeta: review.TypeMeta,
-		Response: &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true},
-	})
+	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
+	if patch != nil {
+		resp.Patch, resp.PatchType = patch, ptr.To(admissionv1.PatchTypeJSONPatch)
+	}
+	out, _ := json.Marshal(admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
+}
+
+// benchPatch is the patch the eci-vnode webhook returns for the bench pods in namespace
+// ns: the bench pod as the API server hands it to a webhook (created with dryRun=All
+// while no webhook of the run is registered: defaulted, with the tolerations and volumes
+// the in-tree admission plugins add) under benchProfile, by the webhook's matcher and
+// mutation.
+func benchPatch(ctx context.Context, kube kubernetes.Interface, ns string) ([]byte, error) {
+	pod, err := kube.CoreV1().Pods(ns).Create(ctx, benchPod(ns, 0), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		return nil, fmt.Errorf("webhookbench: create a bench pod to compute its patch: %w", err)
+	}
+	nsObj, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("webhookbench: read namespace %s: %w", ns, err)
+	}
+	return patchOf(pod, nsObj.Labels, benchProfile(ns))
+}
+
+// patchOf is the eci-profile patch of pod in a namespace labelled nsLabels under the
+// profile selectors.
+func patchOf(pod *corev1.Pod, nsLabels map[string]string, selectors string) ([]byte, error) {
+	p, err := profile.Parse(map[string]string{profile.SelectorsKey: selectors})
+	if err != nil {
+		return nil, fmt.Errorf("webhookbench: the bench profile: %w", err)
+	}
+	m, err := profile.Compile(p)
+	if err != nil {
+		return nil, fmt.Errorf("webhookbench: the bench profile: %w", err)
+	}
+	sel, ok := m.Match(pod, nsLabels)
+	if !ok {
+		return nil, errors.New("webhookbench: no selector of the bench profile matches the bench pod")
+	}
+	patch, err := profile.Mutate(pod, sel).Patch()
+	if err != nil || patch == nil {
+		return nil, fmt.Errorf("webhookbench: the bench pod's patch: %v (%d bytes)", err, len(patch))
+	}
+	return patch, nil
 }
 
 func (n *noopServer) close() { n.closed.Do(func() { _ = n.srv.Close() }) }
 
 // register configures the no-op webhook like the eci-vnode one: one mutating and one
-// validating webhook on pod CREATE.
-func (n *noopServer) register(ctx context.Context, kube kubernetes.Interface) error {
+// validating webhook on pod CREATE; with patch, the mutating one returns the patch.
+func (n *noopServer) register(ctx context.Context, kube kubernetes.Interface, patch bool) error {
 	client := func(path string) admissionregistrationv1.WebhookClientConfig {
 		return admissionregistrationv1.WebhookClientConfig{URL: ptr.To(n.url + path), CABundle: n.caPEM}
 	}
@@ -567,14 +823,14 @@ func (n *noopServer) register(ctx context.Context, kube kubernetes.Interface) er
 	reg := kube.AdmissionregistrationV1()
 	if _, err := reg.MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: noopName},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: noopWebhook, ClientConfig: client("/mutate"), Rules: rules,
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: noopWebhook, ClientConfig: client(cond(patch, pathMutatePatch, pathMutate)), Rules: rules,
 			SideEffects: &none, FailurePolicy: &ignore, TimeoutSeconds: ptr.To[int32](5), AdmissionReviewVersions: []string{"v1"}}},
 	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("webhookbench: register the no-op webhook: %w", err)
 	}
 	if _, err := reg.ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: noopName},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: noopWebhook, ClientConfig: client("/validate"), Rules: rules,
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: noopWebhook, ClientConfig: client(pathValidate), Rules: rules,
 			SideEffects: &none, FailurePolicy: &ignore, TimeoutSeconds: ptr.To[int32](5), AdmissionReviewVersions: []string{"v1"}}},
 	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("webhookbench: register the no-op webhook: %w", err)
@@ -591,4 +847,11 @@ func (n *noopServer) unregister(ctx context.Context, kube kubernetes.Interface) 
 		return fmt.Errorf("webhookbench: remove the no-op webhook: %w", err)
 	}
 	return nil
+}
+
+func cond[T any](c bool, a, b T) T {
+	if c {
+		return a
+	}
+	return b
 }

@@ -2,11 +2,14 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
+	"github.com/eci-vnode/terraform-provider-eci/runtime/webhook/webhookbench"
 )
 
 func TestPercentilesAreNearestRank(t *testing.T) {
@@ -76,37 +79,43 @@ func TestRatiosOfAMissingProviderShowADash(t *testing.T) {
 }
 
 func TestWebhookBenchMetricsAreReadFromTheResultLine(t *testing.T) {
-	out := "open loop at 100 req/s, 2s per phase\n" +
-		"BenchmarkAdmissionLatency-2   \t       1\t9812345678 ns/op\t 1.50 100rps-no-webhook-p50-ms\t 2.00 100rps-no-op-webhook-1-p50-ms\t 2.40 100rps-no-op-webhook-2-p50-ms\t 2.60 100rps-eci-vnode-webhook-1-p50-ms\t 3.00 100rps-eci-vnode-webhook-2-p50-ms\n" +
+	out := "webhookbench: 100 req/s, none #1: client p50 2.6ms, 0 errors, 100.0 req/s achieved\n" +
+		"BenchmarkAdmissionLatency-2   \t       1\t9812345678 ns/op\t 1.10 100rps-client-p50-ratio\t 1.41 100rps-mutating-mean-ratio\t 0.99 100rps-mutating-vs-patching-noop-ratio\n" +
 		"PASS\n"
-	w := &WebhookResult{Metrics: benchMetrics(out, "BenchmarkAdmissionLatency")}
-	if got := w.Metrics["100rps-no-webhook-p50-ms"]; got != 1.5 {
-		t.Fatalf("no-webhook p50 = %v; want 1.5 (%v)", got, w.Metrics)
-	}
-	if r := w.webhookRates(); len(r) != 1 || r[0] != 100 {
-		t.Fatalf("rates %v; want [100]", r)
-	}
-	if n, o := w.phaseMedian(100, "no-op-webhook", "p50-ms"), w.phaseMedian(100, "eci-vnode-webhook", "p50-ms"); n != 2.2 || o != 2.8 {
-		t.Fatalf("medians no-op %v, eci-vnode %v; want 2.2 and 2.8", n, o)
-	}
-	var b bytes.Buffer
-	webhookSection(&b, w)
-	if !strings.Contains(b.String(), "| 100 | 1.50 | 2.20 | 2.80 | 1.27 |") {
-		t.Fatalf("webhook table:\n%s", b.String())
+	m := benchMetrics(out, "BenchmarkAdmissionLatency")
+	if m["100rps-mutating-mean-ratio"] != 1.41 || m["100rps-mutating-vs-patching-noop-ratio"] != 0.99 || len(m) != 4 { // and ns/op
+		t.Fatalf("metrics %v", m)
 	}
 }
 
-func TestWebhookCallTimesAreMediansOfTheAPIServersTable(t *testing.T) {
-	w := &WebhookResult{Output: strings.Join([]string{
-		"open loop at 250 req/s, 10s per phase, pod CREATE with dryRun=All",
-		"phase                  webhook                          type         calls  mean ms  <= 5 ms          p99",
-		"no-op webhook #1       noop.bench.eci-vnode.io          admit          500     0.80   100.0%       ≤ 5 ms",
-		"eci-vnode webhook #1   pods.profile.eci-vnode.io        admit          500     1.60    96.5%      ≤ 25 ms",
-		"no-op webhook #2       noop.bench.eci-vnode.io          admit          500     0.60   100.0%       ≤ 5 ms",
-		"eci-vnode webhook #2   pods.profile.eci-vnode.io        admit          500     1.20   100.0%       ≤ 5 ms",
-	}, "\n")}
-	ct := w.callTimes()[250]
-	if ct["no-op admit"] != 0.7 || ct["eci-vnode admit"] != 1.4 {
-		t.Fatalf("call times %v; want no-op admit 0.7 and eci-vnode admit 1.4", ct)
+func TestWebhookSectionShowsTheMutatingCallRatiosAndSurvivesJSON(t *testing.T) {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	timing := func(mean float64) webhookbench.Timing { return webhookbench.Timing{Count: 1000, Mean: ms(mean)} }
+	w := &WebhookResult{Result: &webhookbench.Result{KubernetesVersion: "v1.37.2", Phase: 10 * time.Second, Rates: []webhookbench.Rate{{
+		Rate:                  100,
+		Admit:                 webhookbench.Comparison{Noop: timing(0.9), ECIVNode: timing(1.3), MeanRatio: 1.3 / 0.9},
+		Validating:            webhookbench.Comparison{Noop: timing(0.9), ECIVNode: timing(0.9), MeanRatio: 1},
+		AdmitRoundRatios:      []float64{1.4, 1.5},
+		AdmitMedianRoundRatio: 1.45,
+		AdmitVsPatchingNoop:   webhookbench.Comparison{Noop: timing(1.3), ECIVNode: timing(1.3), MeanRatio: 1},
+		Handler:               map[string]time.Duration{webhookbench.WebhookNoop: 50 * time.Microsecond, webhookbench.WebhookECIVNode: 52 * time.Microsecond},
+	}}}}
+	var b bytes.Buffer
+	webhookSection(&b, w)
+	if !strings.Contains(b.String(), "| 100 | 0.90 | 1.30 | 1.44 | 1.40, 1.50 (1.45) | 1.30 | 1.00 | 1.00 |") {
+		t.Fatalf("webhook table:\n%s", b.String())
+	}
+	raw, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back WebhookResult
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	webhookSection(&again, &back)
+	if again.String() != b.String() {
+		t.Fatalf("the section rendered from JSON differs:\n%s\n---\n%s", again.String(), b.String())
 	}
 }

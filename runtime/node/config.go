@@ -121,9 +121,17 @@ type Config struct {
 	// for CreateContainerGroup refills 20/s with a burst of 100.
 	CreateQPS   float64
 	CreateBurst int
-	// Workers is the number of concurrent create workers.
+	// Workers is the number of concurrent instance creations, and of
+	// virtual-kubelet's pod workers (DefaultWorkers).
 	Workers int
 }
+
+// DefaultWorkers is the default of Config.Workers. Creates wait on ECI's
+// answer (50 ms to seconds) and on the client's create limiter (a burst of
+// 90, then 15 a second), so with 10 workers a scale-up used the burst at 10
+// calls per round trip; 50 drain it at once, and the limiter, not the
+// workers, paces what follows (docs/benchmarks.md).
+const DefaultWorkers = 50
 
 // Defaults fills unset fields with production defaults.
 func (c *Config) Defaults() {
@@ -175,7 +183,7 @@ func (c *Config) Defaults() {
 		c.CreateBurst = 100
 	}
 	if c.Workers == 0 {
-		c.Workers = 10
+		c.Workers = DefaultWorkers
 	}
 }
 

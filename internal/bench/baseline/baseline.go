@@ -44,6 +44,7 @@ import (
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
+	vnode "github.com/eci-vnode/terraform-provider-eci/runtime/node"
 )
 
 // Kinds are the providers Main runs.
@@ -65,8 +66,8 @@ func Main(args []string, stderr io.Writer) int {
 	var o options
 	fs.StringVar(&o.nodeName, "node-name", "", "name of the Node (required)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file")
-	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 100, "Kubernetes API queries per second (the runtime's default)")
-	fs.IntVar(&o.kubeBurst, "kube-api-burst", 200, "Kubernetes API burst (the runtime's default)")
+	fs.Float64Var(&o.kubeQPS, "kube-api-qps", vnode.DefaultKubeAPIQPS, "Kubernetes API queries per second (the runtime's default)")
+	fs.IntVar(&o.kubeBurst, "kube-api-burst", vnode.DefaultKubeAPIBurst, "Kubernetes API burst (the runtime's default)")
 	fs.StringVar(&o.labels, "label", "", "one extra node label k=v")
 	fs.IntVar(&o.pods, "pods", 10000, "pod capacity of the node")
 	fs.StringVar(&o.endpoint, "eci-endpoint", "", "ECI endpoint (stock)")
@@ -101,7 +102,7 @@ type options struct {
 
 // ceilingWorkers is the runtime's default number of virtual-kubelet pod
 // workers (eci-vnode node --create-workers).
-const ceilingWorkers = 10
+const ceilingWorkers = vnode.DefaultWorkers
 
 func run(ctx context.Context, kind string, o options) error {
 	rc, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)

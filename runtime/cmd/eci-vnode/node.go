@@ -79,7 +79,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.DurationVar(&cfg.ECIHealthInterval, "eci-health-interval", 15*time.Second, "how often the node checks that ECI answers")
 	fs.DurationVar(&cfg.ECIUnreachableAfter, "eci-unreachable-after", time.Minute, "how long ECI must fail every check before the node says it is unreachable and takes no new pods")
 	fs.IntVar(&cfg.ECIUnreachableChecks, "eci-unreachable-checks", 3, "failed checks in a row needed as well before ECI counts as unreachable")
-	fs.IntVar(&cfg.Workers, "create-workers", 10, "concurrent instance creations")
+	fs.IntVar(&cfg.Workers, "create-workers", node.DefaultWorkers, "concurrent instance creations")
 	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG, else the in-cluster configuration)")
 	fs.Float64Var(&kubeQPS, "kube-api-qps", node.DefaultKubeAPIQPS, "Kubernetes API queries per second (Events have their own, --event-qps)")
 	fs.IntVar(&kubeBurst, "kube-api-burst", node.DefaultKubeAPIBurst, "Kubernetes API burst")

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -117,8 +118,11 @@ type Config struct {
 	// creates that failed with a retryable error (throttling, 5xx, NoStock).
 	CreateBackoffBase time.Duration
 	CreateBackoffMax  time.Duration
-	// CreateQPS and CreateBurst bound creates per second: ECI's token bucket
-	// for CreateContainerGroup refills 20/s with a burst of 100.
+	// CreateQPS and CreateBurst bound the CreateContainerGroup and
+	// DeleteContainerGroup calls of the ECI client (RateLimits) and the create
+	// queue's retries. The defaults are the client's (eci.DefaultRateLimits:
+	// 15/s after a burst of 90, under ECI's documented bucket of 20/s and 100);
+	// an account whose quota Alibaba raised may raise them.
 	CreateQPS   float64
 	CreateBurst int
 	// Workers is the number of concurrent instance creations, and of
@@ -176,12 +180,8 @@ func (c *Config) Defaults() {
 	setDur(&c.InstanceLostGracePeriod, time.Minute)
 	setDur(&c.CreateBackoffBase, time.Second)
 	setDur(&c.CreateBackoffMax, 5*time.Minute)
-	if c.CreateQPS == 0 {
-		c.CreateQPS = 20
-	}
-	if c.CreateBurst == 0 {
-		c.CreateBurst = 100
-	}
+	createDelete := c.createLimit()
+	c.CreateQPS, c.CreateBurst = createDelete.PerSecond, createDelete.Burst
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}
@@ -256,6 +256,12 @@ func (c *Config) Validate() error {
 	if c.Workers < 0 {
 		bad("create-workers", "%d is negative", c.Workers)
 	}
+	if c.CreateQPS < 0 {
+		bad("eci-create-qps", "%g is negative", c.CreateQPS)
+	}
+	if c.CreateBurst < 0 {
+		bad("eci-create-burst", "%d is negative", c.CreateBurst)
+	}
 	if c.ClusterIPAccess {
 		if err := KubeProxyServiceAccountRef(c.KubeProxyServiceAccount); err != nil {
 			bad("kube-proxy-service-account", "%v: the kube-proxy's ServiceAccount is needed with --cluster-ip-access (default $POD_NAMESPACE/eci-vnode-kube-proxy)", err)
@@ -276,6 +282,8 @@ var readActions = map[string]float64{
 }
 
 const (
+	actionCreateContainerGroup              = "CreateContainerGroup"
+	actionDeleteContainerGroup              = "DeleteContainerGroup"
 	actionDescribeContainerGroups           = "DescribeContainerGroups"
 	actionDescribeContainerGroupStatus      = "DescribeContainerGroupStatus"
 	actionDescribeMultiContainerGroupMetric = "DescribeMultiContainerGroupMetric"
@@ -287,11 +295,20 @@ func (c *Config) readBudget(action string) float64 {
 	return readActions[action] * c.ReadBudgetShare
 }
 
-// ReadRateLimits are the client-side limits that keep the ECI client inside
-// the read budget; the command gives them to the client (eci.Config.RateLimits),
-// which applies them to every attempt, retries included.
-func (c *Config) ReadRateLimits() map[string]eci.Limit {
-	out := map[string]eci.Limit{}
+// createLimit is CreateQPS and CreateBurst, zero ones replaced by the
+// client's defaults: a zero limit would be none at all.
+func (c *Config) createLimit() eci.Limit {
+	def := eci.DefaultRateLimits()[actionCreateContainerGroup]
+	return eci.Limit{PerSecond: cmp.Or(c.CreateQPS, def.PerSecond), Burst: cmp.Or(c.CreateBurst, def.Burst)}
+}
+
+// RateLimits are the client-side limits that keep the ECI client inside the
+// read budget and CreateQPS/CreateBurst; the command gives them to the client
+// (eci.Config.RateLimits), which applies them to every attempt, retries
+// included. Other actions keep the client's defaults.
+func (c *Config) RateLimits() map[string]eci.Limit {
+	createDelete := c.createLimit()
+	out := map[string]eci.Limit{actionCreateContainerGroup: createDelete, actionDeleteContainerGroup: createDelete}
 	for action := range readActions {
 		if n := int(c.readBudget(action)); n > 0 {
 			out[action] = eci.PerMinute(n)

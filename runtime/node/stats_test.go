@@ -563,11 +563,28 @@ func labelMap(m *dto.Metric) map[string]string {
 	return out
 }
 
+func TestCreatesAndDeletesAreHeldToTheCreateLimit(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want eci.Limit
+	}{
+		{Config{}, eci.DefaultRateLimits()["CreateContainerGroup"]},
+		{Config{CreateQPS: 200, CreateBurst: 500}, eci.Limit{PerSecond: 200, Burst: 500}},
+	} {
+		got := tc.cfg.RateLimits()
+		for _, action := range []string{"CreateContainerGroup", "DeleteContainerGroup"} {
+			if got[action] != tc.want {
+				t.Errorf("CreateQPS %g, CreateBurst %d: %s limited to %+v, want %+v", tc.cfg.CreateQPS, tc.cfg.CreateBurst, action, got[action], tc.want)
+			}
+		}
+	}
+}
+
 func TestStatsReadsAreHeldToTheReadBudget(t *testing.T) {
 	cfg := Config{ReadBudgetShare: 0.25}
-	got, ok := cfg.ReadRateLimits()[metricAction]
+	got, ok := cfg.RateLimits()[metricAction]
 	if !ok {
-		t.Fatalf("no client-side limit for %s in %v", metricAction, cfg.ReadRateLimits())
+		t.Fatalf("no client-side limit for %s in %v", metricAction, cfg.RateLimits())
 	}
 	// A quarter of the documented 2000 calls a minute.
 	if want := eci.PerMinute(500); got != want {

@@ -105,7 +105,7 @@ func (r *Runner) RunResidentNode(ctx context.Context, n emulator.ResidentNode) e
 		SecurityToken: n.ECI.Credential.SecurityToken}
 	client, err := eci.New(eci.Config{
 		Region: n.ECI.Region, Endpoint: n.ECI.Endpoint, Credentials: creds,
-		UserAgent: "eci-vnode-resident/" + version, Observer: metrics, RateLimits: cfg.ReadRateLimits(),
+		UserAgent: "eci-vnode-resident/" + version, Observer: metrics, RateLimits: cfg.RateLimits(),
 		// Nothing of this process's environment is the resident node's.
 		Getenv: func(string) string { return "" },
 	})

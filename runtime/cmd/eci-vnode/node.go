@@ -80,6 +80,9 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.DurationVar(&cfg.ECIUnreachableAfter, "eci-unreachable-after", time.Minute, "how long ECI must fail every check before the node says it is unreachable and takes no new pods")
 	fs.IntVar(&cfg.ECIUnreachableChecks, "eci-unreachable-checks", 3, "failed checks in a row needed as well before ECI counts as unreachable")
 	fs.IntVar(&cfg.Workers, "create-workers", node.DefaultWorkers, "concurrent instance creations")
+	createDelete := eci.DefaultRateLimits()["CreateContainerGroup"]
+	fs.Float64Var(&cfg.CreateQPS, "eci-create-qps", createDelete.PerSecond, "CreateContainerGroup and DeleteContainerGroup calls a second once the burst is used (under ECI's documented 20; raise it only for an account whose quota Alibaba raised)")
+	fs.IntVar(&cfg.CreateBurst, "eci-create-burst", createDelete.Burst, "CreateContainerGroup and DeleteContainerGroup calls in a burst (under ECI's documented 100)")
 	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG, else the in-cluster configuration)")
 	fs.Float64Var(&kubeQPS, "kube-api-qps", node.DefaultKubeAPIQPS, "Kubernetes API queries per second (Events have their own, --event-qps)")
 	fs.IntVar(&kubeBurst, "kube-api-burst", node.DefaultKubeAPIBurst, "Kubernetes API burst")
@@ -138,6 +141,10 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		s.problem("eci-read-share", "%v: want a share above 0 and at most 1, e.g. 0.5 for half the account's read quota", cfg.ReadBudgetShare)
 	}
 	s.atLeast("create-workers", cfg.Workers, 1)
+	if cfg.CreateQPS <= 0 {
+		s.problem("eci-create-qps", "%v: want a number above zero, e.g. %g (ECI's documented quota is 20 a second)", cfg.CreateQPS, createDelete.PerSecond)
+	}
+	s.atLeast("eci-create-burst", cfg.CreateBurst, 1)
 	if kubeQPS <= 0 {
 		s.problem("kube-api-qps", "%v: want a number above zero", kubeQPS)
 	}
@@ -223,7 +230,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		UserAgent: "eci-vnode/" + version, Getenv: getenv, Observer: metrics,
 		// The status path's reads stay within --eci-read-share of the
 		// account's quotas, every attempt and retry included.
-		RateLimits: cfg.ReadRateLimits(),
+		RateLimits: cfg.RateLimits(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "eci-vnode node: create the ECI client: %s\n", oneLine(err.Error()))

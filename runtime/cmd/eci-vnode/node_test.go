@@ -86,7 +86,7 @@ func problems(report string) []string {
 func TestNodeReportsEveryBadSettingAtOnce(t *testing.T) {
 	args, env := validNodeArgs(t)
 	args = append(args, "--log-level", "verbose", "--eci-scheme", "ftp", "--status-poll-fast", "-1s",
-		"--capacity", "cpu=lots", "--create-workers", "0", "--cluster-name", "")
+		"--capacity", "cpu=lots", "--create-workers", "0", "--cluster-name", "", "--eci-create-qps", "0", "--event-burst", "0")
 	env["ECI_VNODE_ORPHAN_GRACE_PERIOD"] = "two minutes"
 	delete(env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 
@@ -104,6 +104,8 @@ func TestNodeReportsEveryBadSettingAtOnce(t *testing.T) {
 		"--orphan-grace-period / ECI_VNODE_ORPHAN_GRACE_PERIOD": `"two minutes" is not a duration`,
 		"--credentials-dir / ECI_VNODE_CREDENTIALS_DIR":         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
 		"--cluster-name / ECI_VNODE_CLUSTER_NAME":               "required",
+		"--eci-create-qps / ECI_VNODE_ECI_CREATE_QPS":           "0: want a number above zero",
+		"--event-burst / ECI_VNODE_EVENT_BURST":                 "0: want 1 or more",
 	}
 	listed := problems(report)
 	for label, says := range want {

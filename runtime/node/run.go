@@ -141,7 +141,7 @@ func Run(ctx context.Context, cfg Config, o RunOptions) error {
 			return fmt.Errorf("client of the node identity: %w", err)
 		}
 		if o.Events, err = EventClient(rc, o.EventQPS, o.EventBurst); err != nil {
-			return fmt.Errorf("Events client of the node identity: %w", err)
+			return fmt.Errorf("client of the node identity for Events: %w", err)
 		}
 	}
 	if o.Events == nil {

@@ -251,15 +251,9 @@ func (p *Provider) deleteInstance(ctx context.Context, t *tracked) error {
 	if id == "" {
 		return nil
 	}
-	token := "delete-" + id
-	if force {
-		// A token of its own: a forced delete after a graceful one is another
-		// request, not a retry of it.
-		token = "delete-force-" + id
-	}
 	err := p.eci.DeleteContainerGroup(ctx, &eci.DeleteContainerGroupRequest{
 		ContainerGroupID: id,
-		ClientToken:      token,
+		ClientToken:      deleteToken(id, force),
 		Force:            force,
 	})
 	switch {
@@ -281,6 +275,16 @@ func (p *Provider) deleteInstance(ctx context.Context, t *tracked) error {
 	p.mu.Unlock()
 	p.pollSoon()
 	return nil
+}
+
+// deleteToken is the ClientToken of a delete of instance id. A forced delete
+// has a token of its own: after a graceful one it is another request, not a
+// retry of it.
+func deleteToken(id string, force bool) string {
+	if force {
+		return "delete-force-" + id
+	}
+	return "delete-" + id
 }
 
 // pollSoon asks the poller for an early round without blocking.

@@ -640,7 +640,7 @@ func (p *Provider) collectOrphans(ctx context.Context, byID map[string]*eci.Cont
 			p.log.Warn("could not check the pod of a possibly orphaned instance", "instance", g.ContainerGroupID, "err", err)
 			continue
 		}
-		err = p.eci.DeleteContainerGroup(ctx, &eci.DeleteContainerGroupRequest{ContainerGroupID: g.ContainerGroupID, ClientToken: "delete-" + g.ContainerGroupID, Force: true})
+		err = p.eci.DeleteContainerGroup(ctx, &eci.DeleteContainerGroupRequest{ContainerGroupID: g.ContainerGroupID, ClientToken: deleteToken(g.ContainerGroupID, true), Force: true})
 		if err != nil && eci.ClassOf(err) != eci.ClassNotFound {
 			p.log.Warn("could not delete orphaned instance", "instance", g.ContainerGroupID, "err", err)
 			continue

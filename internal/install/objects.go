@@ -311,6 +311,12 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	if v.ECIReadShare > 0 {
 		flag("eci-read-share", strconv.FormatFloat(v.ECIReadShare, 'g', -1, 64))
 	}
+	if v.ECICreateQPS > 0 {
+		flag("eci-create-qps", strconv.FormatFloat(v.ECICreateQPS, 'g', -1, 64))
+	}
+	if v.ECICreateBurst > 0 {
+		flag("eci-create-burst", strconv.Itoa(v.ECICreateBurst))
+	}
 	if v.Replicas > 1 {
 		args = append(args, "--leader-elect")
 	}

@@ -55,7 +55,7 @@ const (
 // bundledOnly are the attributes that configure the bundled runtime's
 // Deployment; CreateVirtualNode has nothing that takes them.
 var bundledOnly = []string{"runtime", "cpu", "memory", "pods", "gpu", "labels", "spot_strategy", "spot_price_limit",
-	"auto_match_image_cache", "cluster_ip_access", "kube_proxy_image", "replicas", "log_format", "cost_tag_keys"}
+	"auto_match_image_cache", "cluster_ip_access", "kube_proxy_image", "replicas", "log_format", "cost_tag_keys", "eci_api_limits"}
 
 // managedOnly are CreateVirtualNode's own settings.
 var managedOnly = []string{"resource_group_id", "eip_instance_id", "enable_public_network", "api_server"}
@@ -69,8 +69,9 @@ func (m vnodeResourceModel) configured(names []string) []string {
 		"spot_price_limit": !m.SpotPriceLimit.IsNull(), "auto_match_image_cache": !m.AutoMatchImageCache.IsNull(),
 		"cluster_ip_access": !m.ClusterIPAccess.IsNull(), "kube_proxy_image": !m.KubeProxyImage.IsNull(),
 		"replicas": !m.Replicas.IsNull(), "log_format": !m.LogFormat.IsNull(), "cost_tag_keys": !m.CostTagKeys.IsNull(),
-		"resource_group_id": !m.ResourceGroupID.IsNull(), "eip_instance_id": !m.EIPInstanceID.IsNull(),
-		"enable_public_network": !m.EnablePublicNetwork.IsNull(), "api_server": !m.APIServer.IsNull(),
+		"eci_api_limits": !m.ECIAPILimits.IsNull(), "resource_group_id": !m.ResourceGroupID.IsNull(),
+		"eip_instance_id": !m.EIPInstanceID.IsNull(), "enable_public_network": !m.EnablePublicNetwork.IsNull(),
+		"api_server": !m.APIServer.IsNull(),
 	}
 	var out []string
 	for _, n := range names {
@@ -103,9 +104,14 @@ func checkModeAttributes(diags *diag.Diagnostics, cfg vnodeResourceModel) {
 		}
 	case vnodeModeManaged:
 		for _, a := range cfg.configured(bundledOnly) {
-			diags.AddAttributeError(path.Root(a), "Not a managed VNode setting",
-				a+" configures the bundled runtime's Deployment, which a managed VNode does not have: Alibaba Cloud runs "+
-					"its resident node and CreateVirtualNode takes no such setting. Remove it, or use mode = \"bundled\" with an eci_runtime.")
+			detail := a + " configures the bundled runtime's Deployment, which a managed VNode does not have: Alibaba Cloud runs " +
+				"its resident node and CreateVirtualNode takes no such setting. Remove it, or use mode = \"bundled\" with an eci_runtime."
+			if a == "eci_api_limits" {
+				detail = "eci_api_limits sets the limits of the bundled runtime's ECI client (--eci-create-qps, --eci-create-burst, " +
+					"--eci-read-share), which a managed VNode does not have: Alibaba Cloud runs its resident node with ECI's own " +
+					"settings, and CreateVirtualNode takes no such limits. Remove it, or use mode = \"bundled\" with an eci_runtime."
+			}
+			diags.AddAttributeError(path.Root(a), "Not a managed VNode setting", detail)
 		}
 		if cfg.SecurityGroupID.IsNull() {
 			diags.AddAttributeError(path.Root("security_group_id"), "Missing security_group_id",

@@ -201,6 +201,8 @@ func TestAccVNodeManaged_invalid(t *testing.T) {
 		Steps: []resource.TestStep{
 			planOnly(step("  replicas = 2\n", `(?s)Not a managed VNode setting.*replicas\s+configures\s+the\s+bundled`)),
 			planOnly(step("  runtime = \"eci-vnode\"\n", `(?s)Not a managed VNode setting.*runtime`)),
+			planOnly(step("  eci_api_limits = { create_qps = 40 }\n",
+				`(?s)Not a managed VNode setting.*eci_api_limits\s+sets\s+the\s+limits.*ECI's\s+own\s+settings`)),
 			planOnly(step("  custom_resources = { \"example.com/gpu\" = \"500m\" }\n", `(?s)whole\s+count\s+per\s+resource`)),
 			planOnly(step("  resource_group_id = \"group-1\"\n", `(?s)Invalid resource_group_id`)),
 			planOnly(resource.TestStep{Config: prov + `

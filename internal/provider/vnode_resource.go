@@ -87,6 +87,7 @@ type vnodeResourceModel struct {
 	Replicas            types.Int64    `tfsdk:"replicas"`
 	LogFormat           types.String   `tfsdk:"log_format"`
 	CostTagKeys         types.List     `tfsdk:"cost_tag_keys"`
+	ECIAPILimits        types.Object   `tfsdk:"eci_api_limits"`
 	ResourceGroupID     types.String   `tfsdk:"resource_group_id"`
 	EIPInstanceID       types.String   `tfsdk:"eip_instance_id"`
 	EnablePublicNetwork types.Bool     `tfsdk:"enable_public_network"`
@@ -253,6 +254,7 @@ func (r *vnodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					"(`eci_vnode_cost_instances_per_hour_by_tag`, docs/runtime.md \"Cost\"), such as `[\"team\", \"cost-center\"]`; " +
 					"an instance's value is its tag as ECI has it, from `tags_all` or the pod's `k8s.aliyun.com/eci-custom-tags`. " +
 					"Default: the keys of `tags_all`; `[]` for no split. Updated in place: the runtime restarts."},
+			"eci_api_limits": eciAPILimitsAttribute(),
 			"resource_group_id": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Managed mode: the resource group (`rg-...`) of the VNode. Changing it forces a new VNode.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
@@ -354,6 +356,9 @@ var vnodeAttrs = map[string]path.Path{
 	"VNode.Replicas":        path.Root("replicas"),
 	"VNode.LogFormat":       path.Root("log_format"),
 	"VNode.CostTagKeys":     path.Root("cost_tag_keys"),
+	"VNode.ECICreateQPS":    eciAPILimitsPath("create_qps"),
+	"VNode.ECICreateBurst":  eciAPILimitsPath("create_burst"),
+	"VNode.ECIReadShare":    eciAPILimitsPath("read_share"),
 }
 
 var (
@@ -449,7 +454,7 @@ func vnodeSettingsEqual(a, b vnodeResourceModel) bool {
 		a.KubeProxyImage.Equal(b.KubeProxyImage) && a.Replicas.Equal(b.Replicas) && a.TagsAll.Equal(b.TagsAll) &&
 		a.Taints.Equal(b.Taints) && a.SpotStrategy.Equal(b.SpotStrategy) && a.SpotPriceLimit.Equal(b.SpotPriceLimit) &&
 		a.AutoMatchImageCache.Equal(b.AutoMatchImageCache) && a.LogFormat.Equal(b.LogFormat) && a.CostTagKeys.Equal(b.CostTagKeys) &&
-		a.DriftedObjects.Equal(b.DriftedObjects)
+		a.ECIAPILimits.Equal(b.ECIAPILimits) && a.DriftedObjects.Equal(b.DriftedObjects)
 }
 
 // fullyKnown reports whether a list or map and all its elements are known.
@@ -593,9 +598,11 @@ func validateVNodeModel(diags *diag.Diagnostics, m *vnodeResourceModel) {
 			diags.AddAttributeError(path.Root("tags").AtMapKey(k), "Invalid tags", msg)
 		}
 	}
+	checkECIAPILimits(diags, m.ECIAPILimits)
 	if diags.HasError() || m.Name.IsUnknown() || !fullyKnown(m.ZoneIDs) || !fullyKnown(m.VSwitchIDs) || !taintsKnown(m.Taints) ||
 		m.SpotStrategy.IsUnknown() || m.SpotPriceLimit.IsUnknown() ||
-		!fullyKnown(m.ClusterDNS) || !fullyKnown(m.CostTagKeys) || !fullyKnown(m.Labels) || !fullyKnown(m.Tags) || !fullyKnown(m.CustomResources) {
+		!fullyKnown(m.ClusterDNS) || !fullyKnown(m.CostTagKeys) || !fullyKnown(m.Labels) || !fullyKnown(m.Tags) || !fullyKnown(m.CustomResources) ||
+		!eciAPILimitsKnown(m.ECIAPILimits) {
 		return
 	}
 	// install's own rules (names, labels, list syntax), with a stand-in
@@ -696,6 +703,7 @@ func (m vnodeResourceModel) vnode() (install.VNode, error) {
 	if !m.CostTagKeys.IsNull() && !m.CostTagKeys.IsUnknown() {
 		v.CostTagKeys = append([]string{}, strList(m.CostTagKeys)...)
 	}
+	setECIAPILimits(&v, m.ECIAPILimits)
 	taints, err := taintsOf(m.Taints)
 	if err != nil {
 		return install.VNode{}, err
@@ -924,6 +932,7 @@ func (r *vnodeResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if keys, ok := flagOf(args, "cost-tag-keys"); ok {
 		m.CostTagKeys = listOf(append([]string{}, strings.FieldsFunc(keys, func(r rune) bool { return r == ',' })...))
 	}
+	m.ECIAPILimits = eciAPILimitsRead(m.ECIAPILimits, args)
 	capacity := mapFlag(args, "capacity")
 	take := func(name string) types.String {
 		v, ok := capacity[name]

@@ -84,6 +84,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   cluster_ip_access      = false
   kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
   cost_tag_keys          = ["team", "cost-center"]
+  eci_api_limits         = { create_qps = 30, create_burst = 150, read_share = 0.25 }
 `, zone)
 	third := fmt.Sprintf(`
   zone_ids    = [%q]
@@ -101,6 +102,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   cluster_ip_access      = false
   kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
   cost_tag_keys          = ["team", "cost-center"]
+  eci_api_limits         = { create_qps = 30, create_burst = 150, read_share = 0.25 }
 `, zone)
 
 	resource.UnitTest(t, resource.TestCase{
@@ -145,10 +147,12 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 					testAccCheckNodeCapacity(kc, node, corev1.ResourceCPU, "32"),
 					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "dedicated=ci:NoSchedule"),
 					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true", "--log-format=json",
-						"--cluster-ip-access=false", "--kube-proxy-image=mirror.example.com/kube-proxy:v1.37.2", "--cost-tag-keys=team,cost-center"),
+						"--cluster-ip-access=false", "--kube-proxy-image=mirror.example.com/kube-proxy:v1.37.2", "--cost-tag-keys=team,cost-center",
+						"--eci-create-qps=30", "--eci-create-burst=150", "--eci-read-share=0.25"),
 				),
 			},
-			// Drift: an edited Deployment (a label flag, the image) is put back.
+			// Drift: an edited Deployment (a label flag, a limit, the image) is
+			// put back.
 			{
 				PreConfig: func() {
 					d, err := kc.AppsV1().Deployments(ns).Get(ctx, vnodeDeploymentName(node), metav1.GetOptions{})
@@ -160,6 +164,9 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 						if strings.HasPrefix(a, "--node-labels=") {
 							c.Args[i] = "--node-labels=tier=edited"
 						}
+						if strings.HasPrefix(a, "--eci-create-qps=") {
+							c.Args[i] = "--eci-create-qps=99"
+						}
 					}
 					c.Image = install.ImageRepository + ":edited"
 					if _, err := kc.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
@@ -170,6 +177,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("labels").AtMapKey("tier"), knownvalue.StringExact("two")),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("eci_api_limits").AtMapKey("create_qps"), knownvalue.Float64Exact(30)),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("image"), knownvalue.StringExact(install.ImageRepository+":test")),
@@ -177,6 +185,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					testAccCheckNodeLabel(kc, node, "tier", "two"),
 					testAccCheckDeploymentImage(kc, ns, node, install.ImageRepository+":test"),
+					testAccCheckDeploymentArgs(kc, ns, node, "--eci-create-qps=30"),
 				),
 			},
 			// Drift of the image alone: Read records the runtime's image, and
@@ -410,6 +419,31 @@ resource "eci_vnode" "x" {
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Invalid security_group_id.*not a security group ID`),
 			},
+			// Each limit out of range, at once; zero is no way to ask for the
+			// runtime's default (leaving the attribute out is).
+			{
+				Config:   vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  eci_api_limits = { create_qps = 0, create_burst = 0, read_share = 1.5 }"),
+				PlanOnly: true,
+				ExpectError: regexp.MustCompile(spaced(`(?s)Invalid eci_api_limits.create_qps.*create_qps = 0: give the CreateContainerGroup.*above 0.*` +
+					`Invalid eci_api_limits.create_burst.*create_burst = 0: give.*from 1 to.*` +
+					`Invalid eci_api_limits.read_share.*read_share = 1.5: give a share.*above 0 and at most 1`)),
+			},
+			{
+				Config:      vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  eci_api_limits = { create_qps = -2.5 }"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(spaced(`(?s)Invalid eci_api_limits.create_qps.*create_qps = -2.5`)),
+			},
+			// Valid limits, and `{}`, plan.
+			{
+				Config:             vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  eci_api_limits = { create_qps = 40, create_burst = 200, read_share = 1 }"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:             vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  eci_api_limits = {}"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
 		},
 	})
 }
@@ -434,6 +468,10 @@ resource "eci_vnode" "x" {
 		}},
 	})
 }
+
+// spaced lets each space of a pattern match any run of white space, such as
+// where Terraform wraps a diagnostic's detail.
+func spaced(pattern string) string { return strings.ReplaceAll(pattern, " ", `\s+`) }
 
 func TestVNodeFlagsReadBackAsWritten(t *testing.T) {
 	args := []string{"node", "--zones=a,b", "--tags=a=1,b=2", "--cluster-domain=cluster.local"}

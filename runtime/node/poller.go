@@ -36,10 +36,10 @@ type OwnedTags struct {
 //     and instances in transition that have been quiet for a while are
 //     described by ID (DescribeContainerGroups, 20 IDs a call);
 //   - a complete listing of the VNode's instances runs only every
-//     StatusPollSlow, or less often when the listing would not fit in the
-//     read budget: it adopts instances after a restart, finds orphans and
-//     instances deleted behind the runtime's back, and is the safety net of
-//     the changes feed.
+//     StatusPollSlow, or less often when the listing would not fit in its
+//     share of the read budget (listingInterval): it adopts instances after
+//     a restart, finds orphans and instances deleted behind the runtime's
+//     back, and is the safety net of the changes feed.
 //
 // Pods without an instance (queued, waiting for a ConfigMap, refused) cost
 // no reads at all.
@@ -97,20 +97,31 @@ func (p *Provider) pollOnce(ctx context.Context) {
 }
 
 // fullInterval is the time between complete listings: StatusPollSlow, or
-// longer when the pages of one listing would spend more than the read
-// budget allows in that time. Called with p.mu held.
+// longer when the pages of one listing would spend more than
+// listingBudgetShare of the read budget in that time. Called with p.mu held.
 func (p *Provider) fullInterval() time.Duration {
-	pages := p.instances/describePageSize + 1
-	perMinute := p.cfg.readBudget(actionDescribeContainerGroups)
+	return listingInterval(p.instances, p.cfg.readBudget(actionDescribeContainerGroups), p.cfg.StatusPollSlow)
+}
+
+// listingBudgetShare is the share of the DescribeContainerGroups budget that
+// complete listings may spend. Listings cost a page per 20 instances whether
+// anything changed or not, so they set the steady-state read cost: a tenth
+// of the budget (5 % of the account's quota at the default --eci-read-share)
+// keeps a quiet VNode of any size near that, and leaves the rest to the
+// targeted reads of instances that change and to the account's other tools.
+const listingBudgetShare = 0.1
+
+// listingInterval is how often n instances may be listed: every slow, or
+// less often when listingBudgetShare of perMinute calls would not cover the
+// pages (a VNode of 5000 instances is listed every 2.5 minutes at the default
+// budget). A perMinute of 0 means no budget.
+func listingInterval(n int, perMinute float64, slow time.Duration) time.Duration {
 	if perMinute <= 0 {
-		return p.cfg.StatusPollSlow
+		return slow
 	}
-	// Half the budget at most for listings: targeted reads need the rest.
-	need := time.Duration(float64(pages) / (perMinute / 2) * float64(time.Minute))
-	if need > p.cfg.StatusPollSlow {
-		return need
-	}
-	return p.cfg.StatusPollSlow
+	pages := n/describePageSize + 1
+	need := time.Duration(float64(pages) / (perMinute * listingBudgetShare) * float64(time.Minute))
+	return max(need, slow)
 }
 
 // fullRound lists every instance of this VNode and reconciles all pods.

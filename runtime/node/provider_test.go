@@ -37,19 +37,30 @@ type rig struct {
 
 func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config), wrap ...func(ECI) ECI) *rig {
 	t.Helper()
+	return newRigWithClient(t, cfg, mutate, nil, wrap...)
+}
+
+// newRigWithClient is newRig with the ECI client's configuration changed by
+// client (e.g. no client-side limits, to create many instances quickly).
+func newRigWithClient(t *testing.T, cfg emulator.Config, mutate func(*Config), client func(*eci.Config), wrap ...func(ECI) ECI) *rig {
+	t.Helper()
 	cfg.Logf = func(string, ...any) {}
 	if cfg.Lifecycle == (emulator.LifecycleConfig{}) {
 		cfg.Lifecycle = emulator.LifecycleConfig{Scheduling: -1, ImagePull: -1, ContainerStart: -1, Terminating: -1}
 	}
 	emu := emulator.StartForTest(t, cfg)
 	cred := emulator.DefaultCredential()
-	client, err := eci.New(eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
+	ecfg := eci.Config{Region: "cn-hangzhou", Endpoint: "http://" + emu.Endpoint(),
 		Credentials: &eci.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret},
-		Retry:       eci.RetryPolicy{MaxAttempts: 1}})
+		Retry:       eci.RetryPolicy{MaxAttempts: 1}}
+	if client != nil {
+		client(&ecfg)
+	}
+	eciClient, err := eci.New(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(client.CloseIdleConnections)
+	t.Cleanup(eciClient.CloseIdleConnections)
 	ncfg := Config{NodeName: "vnode-u", ClusterName: "unit", Region: "cn-hangzhou", VSwitchIDs: []string{"vsw-h-1", "vsw-i-1"},
 		SecurityGroupID: "sg-emulator0001", StatusPollFast: 50 * time.Millisecond, StatusPollSlow: 200 * time.Millisecond,
 		CreateBackoffBase: 20 * time.Millisecond, CreateBackoffMax: 200 * time.Millisecond}
@@ -57,10 +68,10 @@ func newRig(t *testing.T, cfg emulator.Config, mutate func(*Config), wrap ...fun
 		mutate(&ncfg)
 	}
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	r := &rig{t: t, emu: emu, client: client, kube: fake.NewClientset()}
+	r := &rig{t: t, emu: emu, client: eciClient, kube: fake.NewClientset()}
 	// No pod lister: the status writer then reads each pod from the fake
 	// API server, which has every status written so far.
-	var api ECI = client
+	var api ECI = eciClient
 	for _, w := range wrap {
 		api = w(api)
 	}

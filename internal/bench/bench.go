@@ -79,11 +79,15 @@ type Options struct {
 	// OursArgs are extra flags of `eci-vnode node` for ours (later flags
 	// win), to try a setting; the report lists them.
 	OursArgs []string
+	// SteadyHour also runs a quiet hour of ours on the emulator's fake
+	// clock at each pod count (runtime/node, with `go test` in RepoRoot) and
+	// puts its ECI calls in the report.
+	SteadyHour bool
 	// Webhook also runs the profile webhook's admission benchmark
 	// (runtime/webhook BenchmarkAdmissionLatency, with `go test` in RepoRoot)
 	// after the providers, and puts its figures in the report.
 	Webhook bool
-	// RepoRoot is the module root for Webhook; empty = the module of the
+	// RepoRoot is the module root for SteadyHour and Webhook; empty = the module of the
 	// current directory.
 	RepoRoot string
 	// Tools are the sandbox's binaries (the runtime among them); nil =
@@ -177,13 +181,22 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if err := runScenarios(ctx, opts, res); err != nil {
 		return nil, err
 	}
-	if opts.Webhook {
+	if opts.SteadyHour || opts.Webhook {
 		root, err := moduleRoot(ctx, opts.RepoRoot)
 		if err != nil {
 			return nil, err
 		}
+		opts.RepoRoot = root
+	}
+	if opts.SteadyHour {
+		for _, n := range opts.Pods {
+			fmt.Fprintf(opts.Log, "bench: a quiet hour of %d pods on the fake clock (go test -run %s ./runtime/node) ...\n", n, steadyHourTest)
+			res.SteadyHours = append(res.SteadyHours, runSteadyHour(ctx, opts.RepoRoot, opts.OutDir, n, opts.Log))
+		}
+	}
+	if opts.Webhook {
 		fmt.Fprintf(opts.Log, "bench: the profile webhook's admission benchmark (go test -bench AdmissionLatency ./runtime/webhook) ...\n")
-		res.Webhook = runWebhookBench(ctx, root, opts.OutDir, opts.Log)
+		res.Webhook = runWebhookBench(ctx, opts.RepoRoot, opts.OutDir, opts.Log)
 	}
 	res.Finished = time.Now().UTC()
 	if err := res.write(opts.OutDir); err != nil {
@@ -200,7 +213,7 @@ func moduleRoot(ctx context.Context, dir string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("bench: find the module root for the webhook benchmark (go env GOMOD: %q, %v); run from the repository", gomod, err)
+		return "", fmt.Errorf("bench: find the module root for the quiet hour and the webhook benchmark (go env GOMOD: %q, %v); run from the repository", gomod, err)
 	}
 	return filepath.Dir(gomod), nil
 }

@@ -38,6 +38,7 @@ func TestBenchSmokeWritesEveryTableAndChart(t *testing.T) {
 	res, err := Run(ctx, Options{
 		OutDir: out, Pods: []int{20}, Quotas: []bool{false}, Repeat: 1,
 		Steady: 2 * time.Second, PropagationSample: 5, ProviderCommand: []string{os.Args[0]}, Log: &log,
+		SteadyHour: true,
 	})
 	if err != nil {
 		t.Fatalf("bench run: %v\n%s", err, log.String())
@@ -80,6 +81,11 @@ func TestBenchSmokeWritesEveryTableAndChart(t *testing.T) {
 			}
 		}
 	}
+	if len(res.SteadyHours) != 1 || res.SteadyHours[0].Result == nil {
+		t.Errorf("quiet hour: %+v; want the hour of 20 pods", res.SteadyHours)
+	} else if !strings.Contains(text, "\n| 20 | 1s |") {
+		t.Errorf("report.md has no quiet-hour row of 20 pods:\n%s", text)
+	}
 	charts := res.Charts()
 	if len(charts) != 4 {
 		t.Errorf("charts %v; want running, latency and calls for 20 pods and one of resources", charts)
@@ -112,11 +118,4 @@ func TestBenchSmokeWritesEveryTableAndChart(t *testing.T) {
 	var summary bytes.Buffer
 	res.WriteSummary(&summary)
 	t.Logf("bench smoke run:\n%s", summary.String())
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }

@@ -146,6 +146,9 @@ func (res *Results) writeReport(w io.Writer, sums []Summary, charts []chart) {
 	fmt.Fprintln(w, "The provider process, read from /proc: RSS when every pod was Running, peak RSS (VmHWM) and CPU seconds (user + system) over the whole run (start, scale-up, steady state, scale-down). ceiling and stock are the bench binary itself; ours is `eci-vnode node`.")
 	fmt.Fprintln(w)
 	resourcesTable(w, sums)
+	fmt.Fprintln(w, "\n## A quiet hour (fake clock)")
+	fmt.Fprintln(w)
+	steadyHourSection(w, res.SteadyHours)
 	fmt.Fprintln(w, "\n## Profile webhook")
 	fmt.Fprintln(w)
 	webhookSection(w, res.Webhook)
@@ -167,9 +170,6 @@ func (res *Results) writeReport(w io.Writer, sums []Summary, charts []chart) {
 	for _, c := range charts {
 		fmt.Fprintf(w, "### %s\n\n![%s](%s)\n\n", c.Title, c.Title, c.File)
 	}
-	fmt.Fprintln(w, "## Not measured yet")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "A steady hour on the emulator's fake clock, and the ECI calls of status cycles over it, are not part of this report yet (issue 14).")
 }
 
 func summaryTable(w io.Writer, sums []Summary) {

@@ -91,6 +91,9 @@ type Results struct {
 	Started  time.Time   `json:"started"`
 	Finished time.Time   `json:"finished"`
 	Runs     []RunResult `json:"runs"`
+	// SteadyHours are ours' quiet hours on the fake clock, one per pod
+	// count, when they ran.
+	SteadyHours []SteadyHourResult `json:"steadyHours,omitempty"`
 	// Webhook is the profile webhook's admission benchmark, when it ran.
 	Webhook *WebhookResult `json:"webhook,omitempty"`
 

@@ -84,6 +84,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.StatusInterval, "stock-status-interval", 5*time.Second, "stock's per-pod status period")
 	var oursArgs string
 	fs.StringVar(&oursArgs, "ours-args", "", "extra flags of eci-vnode node for ours, space-separated, e.g. \"--kube-api-qps=300 --create-workers=20\"")
+	fs.BoolVar(&opts.SteadyHour, "steady-hour", true, "also run a quiet hour of ours on the emulator's fake clock at each pod count (runtime/node) and report its ECI calls")
 	fs.BoolVar(&opts.Webhook, "webhook", true, "also run the profile webhook's admission benchmark (runtime/webhook; WEBHOOK_BENCH_RATES, WEBHOOK_BENCH_SECONDS) and report it")
 	fs.DurationVar(&timeout, "timeout", 3*time.Hour, "give up after this long")
 	if err := fs.Parse(args); err != nil {

@@ -143,8 +143,11 @@ func (p *Provider) processCreate(ctx context.Context, uid types.UID) {
 	p.mu.Lock()
 	t.addAnnotations(ann)
 	p.mu.Unlock()
-	p.setPending(t, ReasonScheduling, fmt.Sprintf("ECI instance %s created; waiting for it to start", resp.ContainerGroupID))
-	p.publish(uid)
+	// That write waits instanceStatusDelay: an instance that starts within
+	// it goes from the API server's Pending straight to Running in one write.
+	// (The status always changes here, its message naming the new instance,
+	// so the write is always queued.)
+	p.setPendingAfter(t, instanceStatusDelay, ReasonScheduling, fmt.Sprintf("ECI instance %s created; waiting for it to start", resp.ContainerGroupID))
 	p.pollSoon()
 }
 

@@ -63,6 +63,10 @@ type tracked struct {
 	// written are the conditions last written, for their transition times
 	// while the informer has not caught up with the write.
 	written map[corev1.PodConditionType]corev1.PodCondition
+	// holdUntil is when a delayed status (setStatusAfter) may be written: a
+	// write due earlier (a poke, another timer) waits for it, and a status
+	// set without a delay clears it.
+	holdUntil time.Time
 	// seenAt is when a status round first saw an instance change that the
 	// pod's status in the API server does not show yet (zero: none), for
 	// eci_vnode_pod_status_sync_lag_seconds.
@@ -268,6 +272,15 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 // goes without a status of the runtime's (the API server's Pending).
 const creatingStatusDelay = time.Second
 
+// instanceStatusDelay is how long the status naming a new instance waits
+// for the instance to start, which an instance whose image needs no pull
+// may do within it. Meanwhile the pod has its InstanceCreated Event, and a
+// restart loses nothing: the next run finds the instance by the pod's UID
+// tag. Without it every pod costs two status writes, the second moments
+// after the first, and a large scale-up spends half of the client's rate
+// limit on statuses that are stale before they land.
+const instanceStatusDelay = 2 * time.Second
+
 // hadInstance tells from a pod's status that an earlier run created its
 // instance: the condition ContainerInstanceCreated, or a phase past Pending.
 func hadInstance(pod *corev1.Pod) bool {
@@ -378,6 +391,12 @@ func (p *Provider) setStatusAfter(t *tracked, delay time.Duration, mutate func(s
 	mutate(&t.pod.Status)
 	changed := !podStatusEqual(before, &t.pod.Status)
 	uid := t.pod.UID
+	switch {
+	case changed && delay > 0:
+		t.holdUntil = later(t.holdUntil, p.now().Add(delay))
+	case changed:
+		t.holdUntil = time.Time{}
+	}
 	p.mu.Unlock()
 	switch {
 	case !changed:
@@ -386,6 +405,13 @@ func (p *Provider) setStatusAfter(t *tracked, delay time.Duration, mutate func(s
 	default:
 		p.publish(uid)
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // setPending reports a pod that waits for its instance, with the reason why.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
@@ -381,4 +383,68 @@ func TestAPodForceDeletedAfterItsGracefulDeleteCostsOneForcedCallMore(t *testing
 			t.Errorf("the instance is still listed (%s) after the forced delete", g.Status)
 		}
 	}
+}
+
+// statusWrites are the status patches of the pod named name so far.
+func (r *rig) statusWrites(name string) []*corev1.Pod {
+	r.t.Helper()
+	var out []*corev1.Pod
+	for _, a := range r.kube.Actions() {
+		pa, ok := a.(k8stesting.PatchAction)
+		if !ok || a.GetSubresource() != "status" || pa.GetName() != name {
+			continue
+		}
+		var p corev1.Pod
+		if err := json.Unmarshal(pa.GetPatch(), &p); err != nil {
+			r.t.Fatalf("status patch of %s: %v", name, err)
+		}
+		out = append(out, &p)
+	}
+	return out
+}
+
+// A pod whose instance starts within instanceStatusDelay costs one status
+// write, straight to Running with the instance's annotations; one whose
+// instance takes longer shows its instance once the delay is over, then
+// Running.
+func TestStatusOfANewInstanceWaitsBrieflyForItToStart(t *testing.T) {
+	t.Run("instance starts at once", func(t *testing.T) {
+		r := newRig(t, emulator.Config{}, nil)
+		pod := unitPod("quick", nil)
+		r.create(pod)
+		got := r.waitFor(pod, "running", running)
+		if got.Annotations[AnnotationInstanceID] == "" {
+			t.Fatalf("Running pod without its instance ID annotation: %v", got.Annotations)
+		}
+		time.Sleep(instanceStatusDelay + 500*time.Millisecond) // a delayed write would land by now
+		if w := r.statusWrites(pod.Name); len(w) != 1 || w[0].Status.Phase != corev1.PodRunning {
+			t.Fatalf("%d status writes (%v); want one, Running", len(w), phases(w))
+		}
+	})
+	t.Run("instance takes its time", func(t *testing.T) {
+		r := newRig(t, emulator.Config{Lifecycle: emulator.LifecycleConfig{
+			Scheduling: 4 * time.Second, ImagePull: -1, ContainerStart: -1, Terminating: -1}}, nil)
+		pod := unitPod("slow", nil)
+		began := time.Now()
+		r.create(pod)
+		got := r.waitFor(pod, "Pending, naming its instance", func(p *corev1.Pod) bool {
+			return p.Status.Reason == ReasonScheduling && p.Annotations[AnnotationInstanceID] != ""
+		})
+		if waited := time.Since(began); waited < instanceStatusDelay {
+			t.Errorf("the status naming instance %s was written %s after the create; want it held %s for the instance to start",
+				got.Annotations[AnnotationInstanceID], waited, instanceStatusDelay)
+		}
+		r.waitFor(pod, "running", running)
+		if w := r.statusWrites(pod.Name); len(w) != 2 {
+			t.Fatalf("%d status writes (%v); want two: the instance, then Running", len(w), phases(w))
+		}
+	})
+}
+
+func phases(pods []*corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, string(p.Status.Phase)+"/"+p.Status.Reason)
+	}
+	return out
 }

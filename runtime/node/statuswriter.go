@@ -80,6 +80,11 @@ func (p *Provider) writeStatus(ctx context.Context, uid types.UID) error {
 		p.mu.Unlock()
 		return nil
 	}
+	if wait := t.holdUntil.Sub(p.now()); wait > 0 {
+		p.mu.Unlock()
+		p.statusQueue.AddAfter(uid, wait)
+		return nil
+	}
 	ns, name := t.pod.Namespace, t.pod.Name
 	want := t.pod.Status.DeepCopy()
 	finished := t.state == stateFinished

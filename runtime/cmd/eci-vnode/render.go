@@ -71,6 +71,8 @@ func renderCommand(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs.DurationVar(&pollFast, "status-poll-fast", 0, "how often ECI is asked which instances changed (0: the runtime's default)")
 	fs.DurationVar(&pollSlow, "status-poll-slow", 0, "how often every instance is listed (0: the runtime's default)")
 	fs.Float64Var(&v.ECIReadShare, "eci-read-share", 0, "share of the account's ECI read quotas per VNode (0: the runtime's default)")
+	fs.Float64Var(&v.ECICreateQPS, "eci-create-qps", 0, "CreateContainerGroup and DeleteContainerGroup calls a second per VNode once the burst is spent (0: the runtime's default)")
+	fs.IntVar(&v.ECICreateBurst, "eci-create-burst", 0, "CreateContainerGroup and DeleteContainerGroup calls per VNode at once (0: the runtime's default)")
 	fs.StringVar(&v.LogLevel, "log-level", "", "VNode log level: "+strings.Join(logLevels, ", "))
 	fs.Var(&costTagKeys, "cost-tag-keys", "comma-separated tag keys the VNode's cost metrics split by (the runtime's default: the keys of --tags; empty: no split)")
 	fs.StringVar(&v.LogFormat, "log-format", "", "VNode log format: "+strings.Join(install.LogFormats(), " or ")+" (the runtime's default: text)")
@@ -174,6 +176,8 @@ var renderFlags = map[string]string{
 	"VNode.StatusPollFast":   "status-poll-fast",
 	"VNode.StatusPollSlow":   "status-poll-slow",
 	"VNode.ECIReadShare":     "eci-read-share",
+	"VNode.ECICreateQPS":     "eci-create-qps",
+	"VNode.ECICreateBurst":   "eci-create-burst",
 	"VNode.Replicas":         "replicas",
 	"VNode.LogLevel":         "log-level",
 	"VNode.LogFormat":        "log-format",

@@ -174,7 +174,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, r *RunResult) er
 // the emulator enforces none: its client-side create and delete limit (by
 // default under the documented quota) would otherwise be what is measured.
 // Stock has no such limit to lift.
-var noQuotaArgs = []string{"--eci-create-qps=100000", "--eci-create-burst=100000"}
+var noQuotaArgs = []string{"--eci-create-qps=100000", "--eci-create-burst=100000", "--eci-create-per-minute=0"}
 
 // startProvider starts the scenario's provider as a subprocess, logging to
 // <out>/logs/<name>.log.

@@ -188,7 +188,7 @@ type VNode struct {
 	// ECICreateQPS and ECICreateBurst bound the runtime's CreateContainerGroup and
 	// DeleteContainerGroup calls (--eci-create-qps, --eci-create-burst): a refill a
 	// second and a burst. Zero keeps the runtime's default, the ECI client's
-	// (eci.DefaultRateLimits: 15 a second after a burst of 90, under ECI's documented
+	// (eci.DefaultRateLimits: 19 a second after a burst of 95, under ECI's documented
 	// quota; docs/design.md, "Quotas").
 	ECICreateQPS   float64
 	ECICreateBurst int

@@ -118,13 +118,16 @@ type Config struct {
 	// creates that failed with a retryable error (throttling, 5xx, NoStock).
 	CreateBackoffBase time.Duration
 	CreateBackoffMax  time.Duration
-	// CreateQPS and CreateBurst bound the CreateContainerGroup and
-	// DeleteContainerGroup calls of the ECI client (RateLimits) and the create
-	// queue's retries. The defaults are the client's (eci.DefaultRateLimits:
-	// 15/s after a burst of 90, under ECI's documented bucket of 20/s and 100);
-	// an account whose quota Alibaba raised may raise them.
-	CreateQPS   float64
-	CreateBurst int
+	// CreateQPS, CreateBurst and CreatePerMinute bound the
+	// CreateContainerGroup and DeleteContainerGroup calls of the ECI client
+	// (RateLimits) and the create queue's retries. The defaults are the
+	// client's (eci.DefaultRateLimits: 19/s after a burst of 95, and at most
+	// 1000 in any minute, under ECI's documented bucket of 20/s and 100 and
+	// its 1000 a minute); an account whose quota Alibaba raised may raise
+	// them. A negative CreatePerMinute means no per-minute cap.
+	CreateQPS       float64
+	CreateBurst     int
+	CreatePerMinute int
 	// Workers is the number of concurrent instance creations, and of
 	// virtual-kubelet's pod workers (DefaultWorkers).
 	Workers int
@@ -132,7 +135,7 @@ type Config struct {
 
 // DefaultWorkers is the default of Config.Workers. Creates wait on ECI's
 // answer (50 ms to seconds) and on the client's create limiter (a burst of
-// 90, then 15 a second), so with 10 workers a scale-up used the burst at 10
+// 95, then 19 a second), so with 10 workers a scale-up used the burst at 10
 // calls per round trip; 50 drain it at once, and the limiter, not the
 // workers, paces what follows (docs/benchmarks.md).
 const DefaultWorkers = 50
@@ -182,6 +185,9 @@ func (c *Config) Defaults() {
 	setDur(&c.CreateBackoffMax, 5*time.Minute)
 	createDelete := c.createLimit()
 	c.CreateQPS, c.CreateBurst = createDelete.PerSecond, createDelete.Burst
+	if c.CreatePerMinute == 0 {
+		c.CreatePerMinute = createDelete.PerMinuteCap
+	}
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}
@@ -295,11 +301,12 @@ func (c *Config) readBudget(action string) float64 {
 	return readActions[action] * c.ReadBudgetShare
 }
 
-// createLimit is CreateQPS and CreateBurst, zero ones replaced by the
-// client's defaults: a zero limit would be none at all.
+// createLimit is CreateQPS, CreateBurst and CreatePerMinute, zero ones
+// replaced by the client's defaults: a zero limit would be none at all.
 func (c *Config) createLimit() eci.Limit {
 	def := eci.DefaultRateLimits()[actionCreateContainerGroup]
-	return eci.Limit{PerSecond: cmp.Or(c.CreateQPS, def.PerSecond), Burst: cmp.Or(c.CreateBurst, def.Burst)}
+	return eci.Limit{PerSecond: cmp.Or(c.CreateQPS, def.PerSecond), Burst: cmp.Or(c.CreateBurst, def.Burst),
+		PerMinuteCap: max(cmp.Or(c.CreatePerMinute, def.PerMinuteCap), 0)}
 }
 
 // RateLimits are the client-side limits that keep the ECI client inside the

@@ -569,12 +569,15 @@ func TestCreatesAndDeletesAreHeldToTheCreateLimit(t *testing.T) {
 		want eci.Limit
 	}{
 		{Config{}, eci.DefaultRateLimits()["CreateContainerGroup"]},
-		{Config{CreateQPS: 200, CreateBurst: 500}, eci.Limit{PerSecond: 200, Burst: 500}},
+		{Config{CreateQPS: 200, CreateBurst: 500}, eci.Limit{PerSecond: 200, Burst: 500, PerMinuteCap: 1000}},
+		{Config{CreateQPS: 200, CreateBurst: 500, CreatePerMinute: 12000}, eci.Limit{PerSecond: 200, Burst: 500, PerMinuteCap: 12000}},
+		{Config{CreatePerMinute: -1}, eci.Limit{PerSecond: 19, Burst: 95}},
 	} {
 		got := tc.cfg.RateLimits()
 		for _, action := range []string{"CreateContainerGroup", "DeleteContainerGroup"} {
 			if got[action] != tc.want {
-				t.Errorf("CreateQPS %g, CreateBurst %d: %s limited to %+v, want %+v", tc.cfg.CreateQPS, tc.cfg.CreateBurst, action, got[action], tc.want)
+				t.Errorf("CreateQPS %g, CreateBurst %d, CreatePerMinute %d: %s limited to %+v, want %+v",
+					tc.cfg.CreateQPS, tc.cfg.CreateBurst, tc.cfg.CreatePerMinute, action, got[action], tc.want)
 			}
 		}
 	}

@@ -46,6 +46,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		leaderElect                      bool
 		kubeQPS, eventQPS                float64
 		kubeBurst, eventBurst            int
+		createPerMinute                  int
 		taints                           taintsFlag
 		spotPriceLimit                   string
 	)
@@ -83,6 +84,7 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	createDelete := eci.DefaultRateLimits()["CreateContainerGroup"]
 	fs.Float64Var(&cfg.CreateQPS, "eci-create-qps", createDelete.PerSecond, "CreateContainerGroup and DeleteContainerGroup calls a second once the burst is used (under ECI's documented 20; raise it only for an account whose quota Alibaba raised)")
 	fs.IntVar(&cfg.CreateBurst, "eci-create-burst", createDelete.Burst, "CreateContainerGroup and DeleteContainerGroup calls in a burst (under ECI's documented 100)")
+	fs.IntVar(&createPerMinute, "eci-create-per-minute", createDelete.PerMinuteCap, "CreateContainerGroup and DeleteContainerGroup calls in any minute, at most (ECI's documented 1000; 0: no cap)")
 	fs.StringVar(&kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG, else the in-cluster configuration)")
 	fs.Float64Var(&kubeQPS, "kube-api-qps", node.DefaultKubeAPIQPS, "Kubernetes API queries per second (Events have their own, --event-qps)")
 	fs.IntVar(&kubeBurst, "kube-api-burst", node.DefaultKubeAPIBurst, "Kubernetes API burst")
@@ -145,6 +147,10 @@ func nodeCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 		s.problem("eci-create-qps", "%v: want a number above zero, e.g. %g (ECI's documented quota is 20 a second)", cfg.CreateQPS, createDelete.PerSecond)
 	}
 	s.atLeast("eci-create-burst", cfg.CreateBurst, 1)
+	s.atLeast("eci-create-per-minute", createPerMinute, 0)
+	if cfg.CreatePerMinute = createPerMinute; createPerMinute == 0 {
+		cfg.CreatePerMinute = -1 // no cap (zero in the Config is the default)
+	}
 	if kubeQPS <= 0 {
 		s.problem("kube-api-qps", "%v: want a number above zero", kubeQPS)
 	}

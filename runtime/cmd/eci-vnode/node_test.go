@@ -86,7 +86,8 @@ func problems(report string) []string {
 func TestNodeReportsEveryBadSettingAtOnce(t *testing.T) {
 	args, env := validNodeArgs(t)
 	args = append(args, "--log-level", "verbose", "--eci-scheme", "ftp", "--status-poll-fast", "-1s",
-		"--capacity", "cpu=lots", "--create-workers", "0", "--cluster-name", "", "--eci-create-qps", "0", "--event-burst", "0")
+		"--capacity", "cpu=lots", "--create-workers", "0", "--cluster-name", "", "--eci-create-qps", "0", "--event-burst", "0",
+		"--eci-create-per-minute", "-5")
 	env["ECI_VNODE_ORPHAN_GRACE_PERIOD"] = "two minutes"
 	delete(env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 
@@ -96,16 +97,17 @@ func TestNodeReportsEveryBadSettingAtOnce(t *testing.T) {
 		t.Errorf("want one report, got:\n%s", report)
 	}
 	want := map[string]string{ // flag and environment variable -> what the problem says
-		"--log-level / ECI_VNODE_LOG_LEVEL":                     `"verbose" is not a log level; use debug, info, warn, error`,
-		"--eci-scheme / ECI_VNODE_ECI_SCHEME":                   `"ftp": want HTTPS or HTTP`,
-		"--status-poll-fast / ECI_VNODE_STATUS_POLL_FAST":       "-1s: want a duration above zero",
-		"--capacity / ECI_VNODE_CAPACITY":                       "cpu=lots is not a quantity",
-		"--create-workers / ECI_VNODE_CREATE_WORKERS":           "0: want 1 or more",
-		"--orphan-grace-period / ECI_VNODE_ORPHAN_GRACE_PERIOD": `"two minutes" is not a duration`,
-		"--credentials-dir / ECI_VNODE_CREDENTIALS_DIR":         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-		"--cluster-name / ECI_VNODE_CLUSTER_NAME":               "required",
-		"--eci-create-qps / ECI_VNODE_ECI_CREATE_QPS":           "0: want a number above zero",
-		"--event-burst / ECI_VNODE_EVENT_BURST":                 "0: want 1 or more",
+		"--log-level / ECI_VNODE_LOG_LEVEL":                         `"verbose" is not a log level; use debug, info, warn, error`,
+		"--eci-scheme / ECI_VNODE_ECI_SCHEME":                       `"ftp": want HTTPS or HTTP`,
+		"--status-poll-fast / ECI_VNODE_STATUS_POLL_FAST":           "-1s: want a duration above zero",
+		"--capacity / ECI_VNODE_CAPACITY":                           "cpu=lots is not a quantity",
+		"--create-workers / ECI_VNODE_CREATE_WORKERS":               "0: want 1 or more",
+		"--orphan-grace-period / ECI_VNODE_ORPHAN_GRACE_PERIOD":     `"two minutes" is not a duration`,
+		"--credentials-dir / ECI_VNODE_CREDENTIALS_DIR":             "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+		"--cluster-name / ECI_VNODE_CLUSTER_NAME":                   "required",
+		"--eci-create-qps / ECI_VNODE_ECI_CREATE_QPS":               "0: want a number above zero",
+		"--event-burst / ECI_VNODE_EVENT_BURST":                     "0: want 1 or more",
+		"--eci-create-per-minute / ECI_VNODE_ECI_CREATE_PER_MINUTE": "-5: want 0 or more",
 	}
 	listed := problems(report)
 	for label, says := range want {

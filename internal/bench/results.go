@@ -49,6 +49,10 @@ type RunResult struct {
 	// Running, sorted; Latencies: each pod's create-to-Running, sorted.
 	RunningAt []float64 `json:"runningAt"`
 	Latencies []float64 `json:"latencies"`
+	// UpdatesUntilRunning is the mean number of updates of a pod object
+	// until it was Running (the scheduler's binding and the provider's
+	// status writes), from the harness's watch.
+	UpdatesUntilRunning float64 `json:"updatesUntilRunning"`
 	// Steady is how long the pods ran untouched; CallsSteady are the ECI
 	// calls of that window.
 	Steady Duration `json:"steadySeconds"`
@@ -142,6 +146,7 @@ type Summary struct {
 	ScaleDown, DeleteThroughput    float64
 	PeakRSSMiB, RSSAfterUpMiB, CPU float64
 	Throttled                      float64
+	UpdatesUntilRunning            float64
 	// Status propagation medians over the runs that measured it (NaN: none).
 	PropP50, PropP99                float64
 	PropSample, PropSeen            int
@@ -212,6 +217,7 @@ func summarize(p string, n int, q bool, runs []RunResult) Summary {
 	s.PeakRSSMiB = m(func(r RunResult) float64 { return mib(r.PeakRSS) })
 	s.RSSAfterUpMiB = m(func(r RunResult) float64 { return mib(r.RSSAfterUp) })
 	s.CPU = m(func(r RunResult) float64 { return r.CPUSeconds })
+	s.UpdatesUntilRunning = m(func(r RunResult) float64 { return r.UpdatesUntilRunning })
 	s.Throttled = m(func(r RunResult) float64 {
 		return float64(throttled(r.CallsUp) + throttled(r.CallsSteady) + throttled(r.CallsDown))
 	})

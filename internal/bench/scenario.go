@@ -117,6 +117,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, r *RunResult) er
 	r.Running = w.counts().running
 	r.ScaleUp = dur(upEnd.Sub(began))
 	r.RunningAt, r.Latencies = w.runningTimes(began)
+	r.UpdatesUntilRunning = w.updatesUntilRunning()
 	r.RSSAfterUp, _, _ = proc.usage()
 	if upErr != nil {
 		return fmt.Errorf("%d of %d pods Running after %s", r.Running, sc.Pods, upDeadline(sc.Pods))

@@ -26,6 +26,9 @@ type podWatch struct {
 	seen    map[types.UID]time.Time
 	running map[types.UID]time.Time
 	deleted map[types.UID]time.Time
+	// updatesUp counts each pod's updates (watch MODIFIED events) until it
+	// was first seen Running, that one included.
+	updatesUp map[types.UID]int
 	// sig is each pod's last status signature; changes, when it changed.
 	sig     map[types.UID]string
 	changes map[types.UID][]time.Time
@@ -52,7 +55,7 @@ func watchPods(ctx context.Context, kube kubernetes.Interface, ns string) (*podW
 	}
 	w := &podWatch{
 		seen: map[types.UID]time.Time{}, running: map[types.UID]time.Time{}, deleted: map[types.UID]time.Time{},
-		sig: map[types.UID]string{}, changes: map[types.UID][]time.Time{},
+		sig: map[types.UID]string{}, changes: map[types.UID][]time.Time{}, updatesUp: map[types.UID]int{},
 		changed: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
 	}
 	go func() {
@@ -82,8 +85,13 @@ func (w *podWatch) record(t watch.EventType, obj runtime.Object, at time.Time) {
 	if _, ok := w.seen[pod.UID]; !ok {
 		w.seen[pod.UID] = at
 	}
-	if _, ok := w.running[pod.UID]; !ok && pod.Status.Phase == corev1.PodRunning {
-		w.running[pod.UID] = at
+	if _, ok := w.running[pod.UID]; !ok {
+		if t == watch.Modified {
+			w.updatesUp[pod.UID]++
+		}
+		if pod.Status.Phase == corev1.PodRunning {
+			w.running[pod.UID] = at
+		}
 	}
 	if _, ok := w.deleted[pod.UID]; !ok && t == watch.Deleted {
 		w.deleted[pod.UID] = at
@@ -165,6 +173,22 @@ func (w *podWatch) runningTimes(began time.Time) (at, latencies []float64) {
 	slices.Sort(at)
 	slices.Sort(latencies)
 	return at, latencies
+}
+
+// updatesUntilRunning is the mean number of updates a pod had until it was
+// first seen Running, over the pods seen Running: the scheduler's binding,
+// then the provider's status writes (and any other writer's).
+func (w *podWatch) updatesUntilRunning() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.running) == 0 {
+		return 0
+	}
+	n := 0
+	for uid := range w.running {
+		n += w.updatesUp[uid]
+	}
+	return float64(n) / float64(len(w.running))
 }
 
 // statusSignature is what a status change means here: the phase, each

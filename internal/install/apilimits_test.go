@@ -19,7 +19,7 @@ func TestECIAPILimitsBecomeTheNodesFlagsOnlyWhenSet(t *testing.T) {
 
 	// Unset: no flag, so the runtime keeps its own defaults.
 	for _, a := range args(testVNode()) {
-		for _, f := range []string{"--eci-create-qps=", "--eci-create-burst=", "--eci-read-share="} {
+		for _, f := range []string{"--eci-create-qps=", "--eci-create-burst=", "--eci-create-per-minute=", "--eci-read-share="} {
 			if strings.HasPrefix(a, f) {
 				t.Errorf("unset limits render %s", a)
 			}
@@ -27,9 +27,9 @@ func TestECIAPILimitsBecomeTheNodesFlagsOnlyWhenSet(t *testing.T) {
 	}
 
 	v := testVNode()
-	v.ECICreateQPS, v.ECICreateBurst, v.ECIReadShare = 40.5, 200, 0.25
+	v.ECICreateQPS, v.ECICreateBurst, v.ECICreatePerMinute, v.ECIReadShare = 40.5, 200, 3000, 0.25
 	got := args(v)
-	for _, want := range []string{"--eci-create-qps=40.5", "--eci-create-burst=200", "--eci-read-share=0.25"} {
+	for _, want := range []string{"--eci-create-qps=40.5", "--eci-create-burst=200", "--eci-create-per-minute=3000", "--eci-read-share=0.25"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("args %q lack %s", got, want)
 		}
@@ -49,10 +49,11 @@ func TestECIAPILimitsOutOfRangeAreRefusedWithWhatToGive(t *testing.T) {
 		setting string
 		message string
 	}{
-		{"negative qps", func(v *VNode) { v.ECICreateQPS = -1 }, "VNode.ECICreateQPS", "-1: want calls a second above 0, such as 15"},
+		{"negative qps", func(v *VNode) { v.ECICreateQPS = -1 }, "VNode.ECICreateQPS", "-1: want calls a second above 0, such as 19"},
 		{"NaN qps", func(v *VNode) { v.ECICreateQPS = math.NaN() }, "VNode.ECICreateQPS", "NaN: want calls a second above 0"},
 		{"infinite qps", func(v *VNode) { v.ECICreateQPS = math.Inf(1) }, "VNode.ECICreateQPS", "+Inf: want calls a second above 0"},
-		{"negative burst", func(v *VNode) { v.ECICreateBurst = -5 }, "VNode.ECICreateBurst", "-5: want 1 or more calls, such as 90"},
+		{"negative burst", func(v *VNode) { v.ECICreateBurst = -5 }, "VNode.ECICreateBurst", "-5: want 1 or more calls, such as 95"},
+		{"negative per minute", func(v *VNode) { v.ECICreatePerMinute = -1 }, "VNode.ECICreatePerMinute", "-1: want 1 or more calls, such as 1000"},
 		{"share above 1", func(v *VNode) { v.ECIReadShare = 1.5 }, "VNode.ECIReadShare", "1.5: want a share above 0 and at most 1, such as 0.5"},
 		{"negative share", func(v *VNode) { v.ECIReadShare = -0.1 }, "VNode.ECIReadShare", "-0.1: want a share above 0 and at most 1"},
 	} {

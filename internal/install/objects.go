@@ -317,6 +317,9 @@ func (r Runtime) nodeDeployment(v VNode, name string) *appsv1.Deployment {
 	if v.ECICreateBurst > 0 {
 		flag("eci-create-burst", strconv.Itoa(v.ECICreateBurst))
 	}
+	if v.ECICreatePerMinute > 0 {
+		flag("eci-create-per-minute", strconv.Itoa(v.ECICreatePerMinute))
+	}
 	if v.Replicas > 1 {
 		args = append(args, "--leader-elect")
 	}

@@ -185,13 +185,15 @@ type VNode struct {
 	// the runtime's defaults (docs/runtime.md, "Status reads and the read budget").
 	StatusPollFast, StatusPollSlow time.Duration
 	ECIReadShare                   float64
-	// ECICreateQPS and ECICreateBurst bound the runtime's CreateContainerGroup and
-	// DeleteContainerGroup calls (--eci-create-qps, --eci-create-burst): a refill a
-	// second and a burst. Zero keeps the runtime's default, the ECI client's
-	// (eci.DefaultRateLimits: 19 a second after a burst of 95, under ECI's documented
-	// quota; docs/design.md, "Quotas").
-	ECICreateQPS   float64
-	ECICreateBurst int
+	// ECICreateQPS, ECICreateBurst and ECICreatePerMinute bound the runtime's
+	// CreateContainerGroup and DeleteContainerGroup calls (--eci-create-qps,
+	// --eci-create-burst, --eci-create-per-minute): a refill a second, a burst, and
+	// a cap on the calls in any minute. Zero keeps the runtime's default, the ECI
+	// client's (eci.DefaultRateLimits: 19 a second after a burst of 95, at most 1000
+	// a minute, under ECI's documented quota; docs/design.md, "Quotas").
+	ECICreateQPS       float64
+	ECICreateBurst     int
+	ECICreatePerMinute int
 	// Replicas (default 1); above 1 they run active/standby (--leader-elect).
 	Replicas int32
 	// LogLevel: debug, info (default), warn or error.
@@ -404,11 +406,15 @@ func (r Runtime) validateVNode(ps *Problems, v VNode) {
 	if !(v.ECIReadShare >= 0 && v.ECIReadShare <= 1) {
 		ps.add("VNode.ECIReadShare", "%g: want a share above 0 and at most 1, such as 0.5 (the runtime's default: half of each read quota)", v.ECIReadShare)
 	}
+	createDelete := eci.DefaultRateLimits()["CreateContainerGroup"]
 	if !(v.ECICreateQPS >= 0) || math.IsInf(v.ECICreateQPS, 0) {
-		ps.add("VNode.ECICreateQPS", "%g: want calls a second above 0, such as 15 (the runtime's default; ECI documents 20 a second)", v.ECICreateQPS)
+		ps.add("VNode.ECICreateQPS", "%g: want calls a second above 0, such as %g (the runtime's default; ECI documents 20 a second)", v.ECICreateQPS, createDelete.PerSecond)
 	}
 	if v.ECICreateBurst < 0 {
-		ps.add("VNode.ECICreateBurst", "%d: want 1 or more calls, such as 90 (the runtime's default; ECI documents a burst of 100)", v.ECICreateBurst)
+		ps.add("VNode.ECICreateBurst", "%d: want 1 or more calls, such as %d (the runtime's default; ECI documents a burst of 100)", v.ECICreateBurst, createDelete.Burst)
+	}
+	if v.ECICreatePerMinute < 0 {
+		ps.add("VNode.ECICreatePerMinute", "%d: want 1 or more calls, such as %d (the runtime's default; ECI documents 1000 a minute)", v.ECICreatePerMinute, createDelete.PerMinuteCap)
 	}
 	if v.Replicas < 0 {
 		ps.add("VNode.Replicas", "%d: want 1 or more", v.Replicas)

@@ -21,14 +21,15 @@ import (
 
 // eciAPILimitsAttrTypes is the object type of eci_api_limits.
 var eciAPILimitsAttrTypes = map[string]attr.Type{
-	"create_qps": types.Float64Type, "create_burst": types.Int64Type, "read_share": types.Float64Type,
+	"create_qps": types.Float64Type, "create_burst": types.Int64Type, "create_per_minute": types.Int64Type, "read_share": types.Float64Type,
 }
 
 // The flags of eci_api_limits' attributes.
 const (
-	flagCreateQPS   = "eci-create-qps"
-	flagCreateBurst = "eci-create-burst"
-	flagReadShare   = "eci-read-share"
+	flagCreateQPS       = "eci-create-qps"
+	flagCreateBurst     = "eci-create-burst"
+	flagCreatePerMinute = "eci-create-per-minute"
+	flagReadShare       = "eci-read-share"
 )
 
 // defaultReadShare is the runtime's --eci-read-share when none is given
@@ -58,9 +59,11 @@ func eciAPILimitsAttribute() schema.SingleNestedAttribute {
 		Attributes: map[string]schema.Attribute{
 			"create_qps": schema.Float64Attribute{Optional: true,
 				MarkdownDescription: fmt.Sprintf("CreateContainerGroup and DeleteContainerGroup calls a second, above 0, once "+
-					"the burst is spent (`--%s`). Default `%g`, under the documented 20 a second: with the default burst, at "+
-					"most %d calls in any minute, under the documented 1000.",
-					flagCreateQPS, def.PerSecond, def.Burst+int(def.PerSecond*60))},
+					"the burst is spent (`--%s`). Default `%g`, under the documented 20 a second.", flagCreateQPS, def.PerSecond)},
+			"create_per_minute": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: fmt.Sprintf("CreateContainerGroup and DeleteContainerGroup calls in any minute, at most, a "+
+					"whole number, 1 or more (`--%s`). Default `%d`, the documented figure; the runtime counts a minute and a "+
+					"second, a margin for uneven delays on the way.", flagCreatePerMinute, def.PerMinuteCap)},
 			"create_burst": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: fmt.Sprintf("CreateContainerGroup and DeleteContainerGroup calls the runtime may make at "+
 					"once, a whole number, 1 or more (`--%s`). Default `%d`, under the documented bucket of 100.",
@@ -102,6 +105,9 @@ func setECIAPILimits(v *install.VNode, o types.Object) {
 	if b, ok := as["create_burst"].(types.Int64); ok && !b.IsNull() && !b.IsUnknown() {
 		v.ECICreateBurst = int(b.ValueInt64())
 	}
+	if m, ok := as["create_per_minute"].(types.Int64); ok && !m.IsNull() && !m.IsUnknown() {
+		v.ECICreatePerMinute = int(m.ValueInt64())
+	}
 	if s, ok := as["read_share"].(types.Float64); ok && !s.IsNull() && !s.IsUnknown() {
 		v.ECIReadShare = s.ValueFloat64()
 	}
@@ -114,19 +120,28 @@ func checkECIAPILimits(diags *diag.Diagnostics, o types.Object) {
 	if o.IsNull() || o.IsUnknown() {
 		return
 	}
+	def := eci.DefaultRateLimits()["CreateContainerGroup"]
 	as := o.Attributes()
 	if q, ok := as["create_qps"].(types.Float64); ok && !q.IsNull() && !q.IsUnknown() {
 		if v := q.ValueFloat64(); !(v > 0) || math.IsInf(v, 0) {
 			diags.AddAttributeError(eciAPILimitsPath("create_qps"), "Invalid eci_api_limits.create_qps",
 				fmt.Sprintf("create_qps = %g: give the CreateContainerGroup and DeleteContainerGroup calls a second, a number "+
-					"above 0, such as 15 (the runtime's default), or leave it out for the default.", v))
+					"above 0, such as %g (the runtime's default), or leave it out for the default.", v, def.PerSecond))
 		}
 	}
 	if b, ok := as["create_burst"].(types.Int64); ok && !b.IsNull() && !b.IsUnknown() {
 		if v := b.ValueInt64(); v < 1 || v > math.MaxInt32 {
 			diags.AddAttributeError(eciAPILimitsPath("create_burst"), "Invalid eci_api_limits.create_burst",
 				fmt.Sprintf("create_burst = %d: give the calls the runtime may make at once, a whole number from 1 to %d, "+
-					"such as 90 (the runtime's default), or leave it out for the default.", v, math.MaxInt32))
+					"such as %d (the runtime's default), or leave it out for the default.", v, math.MaxInt32, def.Burst))
+		}
+	}
+	if m, ok := as["create_per_minute"].(types.Int64); ok && !m.IsNull() && !m.IsUnknown() {
+		if v := m.ValueInt64(); v < 1 || v > math.MaxInt32 {
+			diags.AddAttributeError(eciAPILimitsPath("create_per_minute"), "Invalid eci_api_limits.create_per_minute",
+				fmt.Sprintf("create_per_minute = %d: give the calls the runtime may make in any minute, a whole number from 1 "+
+					"to %d, such as %d (the runtime's default, ECI's documented figure), or leave it out for the default.",
+					v, math.MaxInt32, def.PerMinuteCap))
 		}
 	}
 	if s, ok := as["read_share"].(types.Float64); ok && !s.IsNull() && !s.IsUnknown() {
@@ -156,7 +171,8 @@ func eciAPILimitsRead(state types.Object, args []string) types.Object {
 		return null
 	}
 	read := map[string]attr.Value{
-		"create_qps": types.Float64Null(), "create_burst": types.Int64Null(), "read_share": types.Float64Null(),
+		"create_qps": types.Float64Null(), "create_burst": types.Int64Null(), "create_per_minute": types.Int64Null(),
+		"read_share": types.Float64Null(),
 	}
 	if s, ok := flagOf(args, flagCreateQPS); ok {
 		read["create_qps"] = priorOr("create_qps", types.Float64Null())
@@ -164,10 +180,12 @@ func eciAPILimitsRead(state types.Object, args []string) types.Object {
 			read["create_qps"] = types.Float64Value(v)
 		}
 	}
-	if s, ok := flagOf(args, flagCreateBurst); ok {
-		read["create_burst"] = priorOr("create_burst", types.Int64Null())
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-			read["create_burst"] = types.Int64Value(v)
+	for name, flag := range map[string]string{"create_burst": flagCreateBurst, "create_per_minute": flagCreatePerMinute} {
+		if s, ok := flagOf(args, flag); ok {
+			read[name] = priorOr(name, types.Int64Null())
+			if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+				read[name] = types.Int64Value(v)
+			}
 		}
 	}
 	if s, ok := flagOf(args, flagReadShare); ok {

@@ -11,28 +11,29 @@ import (
 	"github.com/eci-vnode/terraform-provider-eci/internal/install"
 )
 
-func limitsValue(qps attr.Value, burst attr.Value, share attr.Value) types.Object {
-	return types.ObjectValueMust(eciAPILimitsAttrTypes, map[string]attr.Value{"create_qps": qps, "create_burst": burst, "read_share": share})
+func limitsValue(qps, burst, perMinute, share attr.Value) types.Object {
+	return types.ObjectValueMust(eciAPILimitsAttrTypes, map[string]attr.Value{
+		"create_qps": qps, "create_burst": burst, "create_per_minute": perMinute, "read_share": share})
 }
 
 func TestECIAPILimitsReadBackAsWrittenAndEmptyStaysEmpty(t *testing.T) {
 	null := types.ObjectNull(eciAPILimitsAttrTypes)
-	empty := limitsValue(types.Float64Null(), types.Int64Null(), types.Float64Null())
-	set := limitsValue(types.Float64Value(40.5), types.Int64Value(200), types.Float64Value(0.25))
+	empty := limitsValue(types.Float64Null(), types.Int64Null(), types.Int64Null(), types.Float64Null())
+	set := limitsValue(types.Float64Value(40.5), types.Int64Value(200), types.Int64Value(3000), types.Float64Value(0.25))
 
 	// What install renders is read back as it was given.
 	var v install.VNode
 	setECIAPILimits(&v, set)
-	if v.ECICreateQPS != 40.5 || v.ECICreateBurst != 200 || v.ECIReadShare != 0.25 {
-		t.Fatalf("limits %v %v %v", v.ECICreateQPS, v.ECICreateBurst, v.ECIReadShare)
+	if v.ECICreateQPS != 40.5 || v.ECICreateBurst != 200 || v.ECICreatePerMinute != 3000 || v.ECIReadShare != 0.25 {
+		t.Fatalf("limits %v %v %v %v", v.ECICreateQPS, v.ECICreateBurst, v.ECICreatePerMinute, v.ECIReadShare)
 	}
-	args := []string{"node", "--eci-create-qps=40.5", "--eci-create-burst=200", "--eci-read-share=0.25"}
+	args := []string{"node", "--eci-create-qps=40.5", "--eci-create-burst=200", "--eci-create-per-minute=3000", "--eci-read-share=0.25"}
 	if got := eciAPILimitsRead(null, args); !got.Equal(set) {
 		t.Errorf("read %v, want %v", got, set)
 	}
 	// One flag alone is that attribute alone.
 	if got, want := eciAPILimitsRead(null, []string{"--eci-create-burst=7"}),
-		limitsValue(types.Float64Null(), types.Int64Value(7), types.Float64Null()); !got.Equal(want) {
+		limitsValue(types.Float64Null(), types.Int64Value(7), types.Int64Null(), types.Float64Null()); !got.Equal(want) {
 		t.Errorf("read %v, want %v", got, want)
 	}
 	// No flag: null, but `{}` stays `{}`, and limits removed by hand are null.
@@ -46,19 +47,19 @@ func TestECIAPILimitsReadBackAsWrittenAndEmptyStaysEmpty(t *testing.T) {
 	}
 	// A flag edited into something that does not parse keeps state's value,
 	// so the Deployment shows as drifted instead.
-	if got := eciAPILimitsRead(set, []string{"--eci-create-qps=fast", "--eci-create-burst=200", "--eci-read-share=0.25"}); !got.Equal(set) {
+	if got := eciAPILimitsRead(set, []string{"--eci-create-qps=fast", "--eci-create-burst=200", "--eci-create-per-minute=3000", "--eci-read-share=0.25"}); !got.Equal(set) {
 		t.Errorf("read %v, want state's %v", got, set)
 	}
 }
 
 func TestECIAPILimitsOutOfRangeAreRefusedAtPlan(t *testing.T) {
 	var diags diag.Diagnostics
-	checkECIAPILimits(&diags, limitsValue(types.Float64Value(0), types.Int64Value(0), types.Float64Value(0)))
+	checkECIAPILimits(&diags, limitsValue(types.Float64Value(0), types.Int64Value(0), types.Int64Value(0), types.Float64Value(0)))
 	var got []string
 	for _, d := range diags.Errors() {
 		got = append(got, d.Summary()+": "+d.Detail())
 	}
-	want := []string{"create_qps = 0: give", "create_burst = 0: give", "read_share = 0: give"}
+	want := []string{"create_qps = 0: give", "create_burst = 0: give", "create_per_minute = 0: give", "read_share = 0: give"}
 	if len(got) != len(want) {
 		t.Fatalf("errors %q, want one per attribute", got)
 	}
@@ -69,8 +70,8 @@ func TestECIAPILimitsOutOfRangeAreRefusedAtPlan(t *testing.T) {
 	}
 
 	diags = nil
-	checkECIAPILimits(&diags, limitsValue(types.Float64Value(1000), types.Int64Value(1), types.Float64Value(1)))
-	checkECIAPILimits(&diags, limitsValue(types.Float64Unknown(), types.Int64Null(), types.Float64Null()))
+	checkECIAPILimits(&diags, limitsValue(types.Float64Value(1000), types.Int64Value(1), types.Int64Value(1), types.Float64Value(1)))
+	checkECIAPILimits(&diags, limitsValue(types.Float64Unknown(), types.Int64Null(), types.Int64Unknown(), types.Float64Null()))
 	checkECIAPILimits(&diags, types.ObjectNull(eciAPILimitsAttrTypes))
 	if diags.HasError() {
 		t.Errorf("valid, unknown or absent limits refused: %v", diags)

@@ -84,7 +84,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   cluster_ip_access      = false
   kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
   cost_tag_keys          = ["team", "cost-center"]
-  eci_api_limits         = { create_qps = 30, create_burst = 150, read_share = 0.25 }
+  eci_api_limits         = { create_qps = 30, create_burst = 150, create_per_minute = 2000, read_share = 0.25 }
 `, zone)
 	third := fmt.Sprintf(`
   zone_ids    = [%q]
@@ -102,7 +102,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
   cluster_ip_access      = false
   kube_proxy_image       = "mirror.example.com/kube-proxy:v1.37.2"
   cost_tag_keys          = ["team", "cost-center"]
-  eci_api_limits         = { create_qps = 30, create_burst = 150, read_share = 0.25 }
+  eci_api_limits         = { create_qps = 30, create_burst = 150, create_per_minute = 2000, read_share = 0.25 }
 `, zone)
 
 	resource.UnitTest(t, resource.TestCase{
@@ -148,7 +148,7 @@ func TestAccVNodeResource_lifecycle(t *testing.T) {
 					testAccCheckNodeTaints(kc, node, "k8s.aliyun.com/vnode=true:NoSchedule", "dedicated=ci:NoSchedule"),
 					testAccCheckDeploymentArgs(kc, ns, node, "--spot-strategy=SpotAsPriceGo", "--auto-match-image-cache=true", "--log-format=json",
 						"--cluster-ip-access=false", "--kube-proxy-image=mirror.example.com/kube-proxy:v1.37.2", "--cost-tag-keys=team,cost-center",
-						"--eci-create-qps=30", "--eci-create-burst=150", "--eci-read-share=0.25"),
+						"--eci-create-qps=30", "--eci-create-burst=150", "--eci-create-per-minute=2000", "--eci-read-share=0.25"),
 				),
 			},
 			// Drift: an edited Deployment (a label flag, a limit, the image) is
@@ -422,10 +422,11 @@ resource "eci_vnode" "x" {
 			// Each limit out of range, at once; zero is no way to ask for the
 			// runtime's default (leaving the attribute out is).
 			{
-				Config:   vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  eci_api_limits = { create_qps = 0, create_burst = 0, read_share = 1.5 }"),
+				Config:   vnode(`vswitch_ids = ["vsw-h-1"]` + "\n  eci_api_limits = { create_qps = 0, create_burst = 0, create_per_minute = 0, read_share = 1.5 }"),
 				PlanOnly: true,
 				ExpectError: regexp.MustCompile(spaced(`(?s)Invalid eci_api_limits.create_qps.*create_qps = 0: give the CreateContainerGroup.*above 0.*` +
 					`Invalid eci_api_limits.create_burst.*create_burst = 0: give.*from 1 to.*` +
+					`Invalid eci_api_limits.create_per_minute.*create_per_minute = 0: give.*in any minute.*` +
 					`Invalid eci_api_limits.read_share.*read_share = 1.5: give a share.*above 0 and at most 1`)),
 			},
 			{

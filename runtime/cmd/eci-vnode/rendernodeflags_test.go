@@ -68,8 +68,8 @@ func TestRenderPassesECIAPILimitsToTheNode(t *testing.T) {
 	if got := renderedNodeArgs(t, limits); len(got) != 0 {
 		t.Errorf("defaults render %q; want no flag, so the runtime keeps its own", got)
 	}
-	got := renderedNodeArgs(t, limits, "--eci-create-qps", "30", "--eci-create-burst", "150", "--eci-read-share", "0.25")
-	want := []string{"--eci-read-share=0.25", "--eci-create-qps=30", "--eci-create-burst=150"}
+	got := renderedNodeArgs(t, limits, "--eci-create-qps", "30", "--eci-create-burst", "150", "--eci-create-per-minute", "3000", "--eci-read-share", "0.25")
+	want := []string{"--eci-read-share=0.25", "--eci-create-qps=30", "--eci-create-burst=150", "--eci-create-per-minute=3000"}
 	if !slices.Equal(got, want) {
 		t.Errorf("args %q, want %q", got, want)
 	}

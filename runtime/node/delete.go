@@ -107,7 +107,7 @@ func (p *Provider) finishDeletion(t *tracked, msg string) {
 			}
 		}
 	}
-	t.pod.Status = *st
+	t.report(st)
 	t.state = stateFinished
 	uid, key := t.pod.UID, podKey(t.pod.Namespace, t.pod.Name)
 	p.mu.Unlock()

@@ -421,7 +421,7 @@ func (p *Provider) reconcile(ctx context.Context, groups []eci.ContainerGroup, s
 			if st.Phase == corev1.PodRunning && t.pod.Status.Phase != corev1.PodRunning && !t.pod.CreationTimestamp.IsZero() {
 				p.metrics.timeToRunning.Observe(now.Sub(t.pod.CreationTimestamp.Time).Seconds())
 			}
-			t.pod.Status = *st
+			t.report(st)
 			if t.seenAt.IsZero() {
 				t.seenAt = now
 			}

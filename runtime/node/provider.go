@@ -78,6 +78,17 @@ type tracked struct {
 	deleted, forceDeleted bool
 }
 
+// report makes st the status to write. A status past Pending ends a hold
+// of setStatusAfter, so a pod whose instance runs (or failed) is written at
+// once; another Pending one waits it out with the status it replaces.
+// Called with p.mu held.
+func (t *tracked) report(st *corev1.PodStatus) {
+	t.pod.Status = *st
+	if st.Phase != corev1.PodPending {
+		t.holdUntil = time.Time{}
+	}
+}
+
 // addAnnotations queues annotations for the status writer to write back.
 // Called with p.mu held.
 func (t *tracked) addAnnotations(ann map[string]string) {

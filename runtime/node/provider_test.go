@@ -411,10 +411,17 @@ func TestStatusOfANewInstanceWaitsBrieflyForItToStart(t *testing.T) {
 	t.Run("instance starts at once", func(t *testing.T) {
 		r := newRig(t, emulator.Config{}, nil)
 		pod := unitPod("quick", nil)
+		began := time.Now()
 		r.create(pod)
 		got := r.waitFor(pod, "running", running)
 		if got.Annotations[AnnotationInstanceID] == "" {
 			t.Fatalf("Running pod without its instance ID annotation: %v", got.Annotations)
+		}
+		// The instance runs at once and the poller reads it within 100 ms or
+		// so: Running waits for nothing, least of all the delay meant for the
+		// status it replaces.
+		if took := time.Since(began); took >= instanceStatusDelay {
+			t.Errorf("Running written %s after the create; want it as soon as it is read, not held %s", took, instanceStatusDelay)
 		}
 		time.Sleep(instanceStatusDelay + 500*time.Millisecond) // a delayed write would land by now
 		if w := r.statusWrites(pod.Name); len(w) != 1 || w[0].Status.Phase != corev1.PodRunning {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -229,31 +230,61 @@ func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 		p.metrics.pollDuration.WithLabelValues("changes").Observe(p.now().Sub(start).Seconds())
 		return
 	}
+	// The instances are read 20 at a time, and each batch's pods are brought
+	// up to date before the next is read: in a scale-up of hundreds, the
+	// first pods do not wait for the reads of the last. Instances the feed
+	// shows past their start come first, since their pods have the most to
+	// say (Running, or a failure).
+	feedStatus := map[string]string{}
+	for _, c := range changed {
+		feedStatus[c.ContainerGroupID] = c.Status
+	}
 	list := make([]string, 0, len(ids))
 	for id := range ids {
 		list = append(list, id)
 	}
-	sort.Strings(list)
-	groups, err := p.eci.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{ContainerGroupIDs: list, WithEvent: true})
+	sort.Slice(list, func(i, j int) bool {
+		si, sj := starting(feedStatus[list[i]]), starting(feedStatus[list[j]])
+		if si != sj {
+			return !si
+		}
+		return list[i] < list[j]
+	})
+	for batch := range slices.Chunk(list, describePageSize) {
+		groups, err := p.eci.DescribeAllContainerGroups(ctx, &eci.DescribeContainerGroupsRequest{ContainerGroupIDs: batch, WithEvent: true})
+		if err != nil {
+			p.metrics.pollDuration.WithLabelValues("changes").Observe(p.now().Sub(start).Seconds())
+			if ctx.Err() == nil {
+				p.metrics.polls.WithLabelValues("targeted", "error").Inc()
+				p.readFailed("describing changed ECI instances", err)
+			}
+			return // the batches not read keep their old print: the next round reads them
+		}
+		p.readWorks()
+		scope := map[string]bool{}
+		p.mu.Lock()
+		for _, id := range batch {
+			scope[id] = true
+			delete(p.readSoon, id)
+			if t := watched[id]; t != nil && prints[id] != "" {
+				t.feedPrint = prints[id]
+			}
+		}
+		p.mu.Unlock()
+		p.reconcile(ctx, groups, scope)
+	}
 	p.metrics.pollDuration.WithLabelValues("changes").Observe(p.now().Sub(start).Seconds())
-	if err != nil {
-		if ctx.Err() == nil {
-			p.metrics.polls.WithLabelValues("targeted", "error").Inc()
-			p.readFailed("describing changed ECI instances", err)
-		}
-		return
-	}
-	p.readWorks()
 	p.metrics.polls.WithLabelValues("targeted", "ok").Inc()
-	p.mu.Lock()
-	for _, id := range list {
-		delete(p.readSoon, id)
-		if t := watched[id]; t != nil && prints[id] != "" {
-			t.feedPrint = prints[id]
-		}
+}
+
+// starting tells from an instance's status in the changes feed that it has
+// not started yet (or is restarting); unknown statuses count as started.
+func starting(status string) bool {
+	switch status {
+	case eci.StatusPending, eci.StatusScheduling, eci.StatusRestarting:
+		return true
 	}
-	p.mu.Unlock()
-	p.reconcile(ctx, groups, ids)
+	return false
 }
 
 // feedPrint is what the changes feed says about an instance, in a form to

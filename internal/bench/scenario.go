@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/eci-vnode/terraform-provider-eci/internal/bench/baseline"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci"
 	"github.com/eci-vnode/terraform-provider-eci/internal/eci/emulator"
 	"github.com/eci-vnode/terraform-provider-eci/internal/sandbox"
@@ -192,7 +193,7 @@ func (h *harness) startProvider(sc scenario) (*providerProc, error) {
 			"--kubeconfig", kubeconfig, "--metrics-addr", "127.0.0.1:0", "--kubelet-api-addr", "off",
 			"--node-ip", "127.0.0.1", "--cluster-ip-access=false",
 			"--node-labels", nodeLabel + "=" + name,
-			"--capacity", fmt.Sprintf("pods=%d", podCapacity),
+			"--capacity", fmt.Sprintf("pods=%d,cpu=%s,memory=%s", podCapacity, baseline.CPUCapacity, baseline.MemoryCapacity),
 		}
 		if !sc.Quotas {
 			argv = append(argv, noQuotaArgs...)

@@ -1,13 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,20 +38,11 @@ func runSteadyHour(ctx context.Context, root, dir string, pods int, log io.Write
 		res.Error = err.Error()
 		return res
 	}
-	_ = os.Remove(jsonPath)
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^"+steadyHourTest+"$", "-v", "-timeout", "30m", "./runtime/node/")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "STEADY_HOUR_PODS="+strconv.Itoa(pods), "STEADY_HOUR_JSON="+jsonPath)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	_ = os.WriteFile(filepath.Join(dir, "logs", name+".log"), out.Bytes(), 0o644)
-	if raw, rerr := os.ReadFile(jsonPath); rerr == nil {
-		var r steadyhour.Result
-		if jerr := json.Unmarshal(raw, &r); jerr != nil {
-			res.Error = fmt.Sprintf("read %s: %v", jsonPath, jerr)
-			return res
-		}
+	var r steadyhour.Result
+	out, found, err := goTestJSON(ctx, root, []string{"STEADY_HOUR_PODS=" + strconv.Itoa(pods), "STEADY_HOUR_JSON=" + jsonPath}, jsonPath, &r, nil,
+		"-run", "^"+steadyHourTest+"$", "-v", "-timeout", "30m", "./runtime/node/")
+	_ = os.WriteFile(filepath.Join(dir, "logs", name+".log"), out, 0o644)
+	if found {
 		res.Result = &r
 	}
 	switch {
@@ -62,7 +50,7 @@ func runSteadyHour(ctx context.Context, root, dir string, pods int, log io.Write
 		// The hour ran, and the test found it over a goal: the figures stand.
 		res.Error = fmt.Sprintf("go test -run %s: %v (its goals are checked in logs/%s.log)", steadyHourTest, err, name)
 	case err != nil:
-		res.Error = fmt.Sprintf("go test -run %s: %v; tail of logs/%s.log: %s", steadyHourTest, err, name, tail(out.String(), 600))
+		res.Error = fmt.Sprintf("go test -run %s: %v; tail of logs/%s.log: %s", steadyHourTest, err, name, tail(string(out), 600))
 	case res.Result == nil:
 		res.Error = "the test wrote no result"
 	}

@@ -2,13 +2,10 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,25 +38,14 @@ func runWebhookBench(ctx context.Context, root, dir string, log io.Writer) *Webh
 		res.Error = err.Error()
 		return res
 	}
-	_ = os.Remove(jsonPath)
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^$", "-bench", "^BenchmarkAdmissionLatency$",
-		"-benchtime", "1x", "-timeout", "30m", "./runtime/webhook/")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "WEBHOOK_BENCH_JSON="+jsonPath)
-	var out bytes.Buffer
-	cmd.Stdout = io.MultiWriter(&out, log)
-	cmd.Stderr = log
-	err = cmd.Run()
-	res.Output = out.String()
-	_ = os.WriteFile(filepath.Join(dir, "webhook-bench.txt"), out.Bytes(), 0o644)
+	var r webhookbench.Result
+	out, found, err := goTestJSON(ctx, root, []string{"WEBHOOK_BENCH_JSON=" + jsonPath}, jsonPath, &r, log,
+		"-run", "^$", "-bench", "^BenchmarkAdmissionLatency$", "-benchtime", "1x", "-timeout", "30m", "./runtime/webhook/")
+	res.Output = string(out)
+	_ = os.WriteFile(filepath.Join(dir, "webhook-bench.txt"), out, 0o644)
 	res.Metrics = benchMetrics(res.Output, "BenchmarkAdmissionLatency")
-	if raw, rerr := os.ReadFile(jsonPath); rerr == nil {
-		var r webhookbench.Result
-		if jerr := json.Unmarshal(raw, &r); jerr == nil {
-			res.Result = &r
-		} else if err == nil {
-			err = fmt.Errorf("read %s: %w", jsonPath, jerr)
-		}
+	if found {
+		res.Result = &r
 	}
 	switch {
 	case err != nil:

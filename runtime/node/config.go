@@ -185,9 +185,7 @@ func (c *Config) Defaults() {
 	setDur(&c.CreateBackoffMax, 5*time.Minute)
 	createDelete := c.createLimit()
 	c.CreateQPS, c.CreateBurst = createDelete.PerSecond, createDelete.Burst
-	if c.CreatePerMinute == 0 {
-		c.CreatePerMinute = createDelete.PerMinuteCap
-	}
+	c.CreatePerMinute = cmp.Or(c.CreatePerMinute, createDelete.PerMinuteCap) // a negative one (no cap) stays
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}

@@ -210,9 +210,10 @@ func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 	// A change stays in the feed for the whole window, so the same change
 	// comes back in the next rounds: it is read again only when the feed's
 	// view of the instance differs from the one last read.
-	prints := map[string]string{}
+	prints, feedStatus := map[string]string{}, map[string]string{}
 	p.mu.Lock()
 	for _, c := range changed {
+		feedStatus[c.ContainerGroupID] = c.Status
 		t := watched[c.ContainerGroupID]
 		if t == nil {
 			continue
@@ -235,10 +236,6 @@ func (p *Provider) changesRound(ctx context.Context, start time.Time) {
 	// first pods do not wait for the reads of the last. Instances the feed
 	// shows past their start come first, since their pods have the most to
 	// say (Running, or a failure).
-	feedStatus := map[string]string{}
-	for _, c := range changed {
-		feedStatus[c.ContainerGroupID] = c.Status
-	}
 	list := make([]string, 0, len(ids))
 	for id := range ids {
 		list = append(list, id)
